@@ -1,0 +1,126 @@
+/// An error while evaluating an expression: a value of the wrong type, a failed conversion.
+public struct EvalError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What went wrong.
+    public var message: String
+    /// Where in the expression text.
+    public var span: Span
+
+    public init(_ message: String, span: Span) {
+        self.message = message
+        self.span = span
+    }
+
+    public var description: String { message }
+}
+
+/// Supplies functions that need the engine (lookups into other endpoints and the like).
+public protocol ExpressionHost: Sendable {
+    /// Calls the host function `name` with evaluated arguments.
+    func call(_ name: String, _ arguments: [JSON]) throws -> JSON
+}
+
+/// What an expression is evaluated against.
+public struct EvalContext: Sendable {
+    /// `$`: the record.
+    public var document: JSON
+    /// `@`: the current item (of a fan-out, or of `map`/`filter`).
+    public var current: JSON
+    /// The values of the scope's variables, by slot.
+    public var variables: [JSON]
+    /// What `now_ms()` returns: fixed for a run so that output is reproducible.
+    public var nowMs: Int64
+    /// Host functions, if any.
+    public var host: (any ExpressionHost)?
+
+    public init(document: JSON = .null, current: JSON = .null, variables: [JSON] = [], nowMs: Int64 = 0,
+                host: (any ExpressionHost)? = nil)
+    {
+        self.document = document
+        self.current = current
+        self.variables = variables
+        self.nowMs = nowMs
+        self.host = host
+    }
+}
+
+/// The variables an expression may name, with their types and their slots in
+/// `EvalContext.variables`.
+public struct Scope: Sendable {
+    /// A variable of the scope.
+    public struct Variable: Sendable {
+        public var name: String
+        public var type: TypeSet
+        public var slot: Int
+        public var summary: String
+    }
+
+    /// The variables by name.
+    public private(set) var variables: [String: Variable] = [:]
+    /// Whether `$` (the record) is available.
+    public var allowsDocument: Bool
+    /// Whether `@` (the current item) is available outside function arguments.
+    public var allowsCurrent: Bool
+    /// The functions.
+    public var functions: FunctionTable
+
+    public init(allowsDocument: Bool = true, allowsCurrent: Bool = false, functions: FunctionTable = .standard) {
+        self.allowsDocument = allowsDocument
+        self.allowsCurrent = allowsCurrent
+        self.functions = functions
+    }
+
+    /// Adds a variable in the next free slot.
+    public mutating func declare(_ name: String, type: TypeSet = .any, summary: String = "") {
+        guard variables[name] == nil else { return }
+        variables[name] = Variable(name: name, type: type, slot: variables.count, summary: summary)
+    }
+
+    /// The number of slots an `EvalContext` for this scope needs.
+    public var slotCount: Int { variables.count }
+
+    /// Variable values in slot order, `null` for names not given.
+    public func values(_ named: [String: JSON]) -> [JSON] {
+        var out = [JSON](repeating: .null, count: variables.count)
+        for (name, v) in variables { if let value = named[name] { out[v.slot] = value } }
+        return out
+    }
+}
+
+/// A compiled expression: checked once, evaluated many times.
+public struct CompiledExpression: Sendable {
+    /// The text it was compiled from.
+    public let source: String
+    /// Its static type.
+    public let type: TypeSet
+    /// The variables it names.
+    public let variables: Set<String>
+    /// The functions it calls.
+    public let functions: Set<String>
+    /// Whether it reads `$`.
+    public let readsDocument: Bool
+    /// Its value, when it is a constant.
+    public let constant: JSON?
+    let run: Thunk
+
+    /// Evaluates the expression.
+    public func evaluate(_ context: EvalContext) throws(EvalError) -> JSON {
+        do {
+            return try run(context)
+        } catch let error as EvalError {
+            throw error
+        } catch {
+            throw EvalError("\(error)", span: Span(0, source.utf8.count))
+        }
+    }
+}
+
+typealias Thunk = @Sendable (EvalContext) throws -> JSON
+
+/// A value that always evaluates to the same JSON.
+extension CompiledExpression {
+    /// A constant expression.
+    public static func constant(_ value: JSON, source: String = "") -> CompiledExpression {
+        CompiledExpression(source: source, type: TypeSet.of(value), variables: [], functions: [], readsDocument: false,
+                           constant: value, run: { _ in value })
+    }
+}
