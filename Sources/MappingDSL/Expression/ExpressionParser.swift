@@ -321,6 +321,7 @@ public enum ExpressionParser {
                 defer { depth -= 1 }
                 var args: [Expression] = []
                 cursor.skipWhitespace()
+                if cursor.atEnd { throw DSLError("unclosed '(' of the call to '\(name)'", at: open) }
                 if !symbol(")") {
                     while true {
                         args.append(try parseExpression())
