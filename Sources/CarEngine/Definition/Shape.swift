@@ -101,7 +101,6 @@ struct ShapeChecker {
                 diagnostics.error("\(path) must be one of \(words.joined(separator: ", ")), found '\(text)'\(Suggest.hint(for: text, in: words))", at: node.location)
             }
         case .integer(let range, _):
-            if let text = node.string, text.contains("${") { return }
             guard case .int(let i)? = node.scalarValue else {
                 diagnostics.error("\(path) must be an integer, found \(node.kindDescription)", at: node.location)
                 return
@@ -110,13 +109,11 @@ struct ShapeChecker {
                 diagnostics.error("\(path) must be between \(range.lowerBound) and \(range.upperBound), found \(i)", at: node.location)
             }
         case .number:
-            if let text = node.string, text.contains("${") { return }
             switch node.scalarValue {
             case .int?, .double?: return
             default: diagnostics.error("\(path) must be a number, found \(node.kindDescription)", at: node.location)
             }
         case .boolean:
-            if let text = node.string, text.contains("${") { return }
             guard case .bool? = node.scalarValue else {
                 var message = "\(path) must be true or false, found \(node.kindDescription)"
                 if let t = node.scalarText, ["yes", "no", "on", "off", "y", "n"].contains(t.lowercased()) {
@@ -201,6 +198,7 @@ struct ShapeChecker {
         }
         let known = object.fields.map(\.name)
         var present: [String: YAMLNode] = [:]
+        var suggested: Set<String> = []
         for (k, v) in pairs {
             guard let key = k.string else {
                 diagnostics.error("a key of \(path) must be a string, found \(k.kindDescription)", at: k.location)
@@ -208,13 +206,16 @@ struct ShapeChecker {
             }
             guard let field = object.field(key) else {
                 let within = variant.map { " of type '\($0)'" } ?? ""
-                diagnostics.error("unknown key '\(key)' in \(path)\(within)\(Suggest.hint(for: key, in: known))", at: k.location)
+                let place = path.isEmpty ? "at the top level" : "in \(path)"
+                diagnostics.error("unknown key '\(key)' \(place)\(within)\(Suggest.hint(for: key, in: known))", at: k.location)
+                if let s = Suggest.closest(to: key, in: known) { suggested.insert(s) }
                 continue
             }
             present[key] = k
             check(v, against: field.shape, path: path == "" ? key : "\(path).\(key)")
         }
-        for field in object.fields where field.required && present[field.name] == nil {
+        // A missing key that a misspelt one stands for was reported with the misspelling.
+        for field in object.fields where field.required && present[field.name] == nil && !suggested.contains(field.name) {
             let name = path == "" ? "the definition" : path
             diagnostics.error("\(name) needs '\(field.name)'", at: node.location)
         }

@@ -224,6 +224,9 @@ public enum YAMLLoader {
             }
             var message = "YAML syntax: " + problem
             if let context { message += " (" + context.text + " at line \(context.mark.line), column \(context.mark.column))" }
+            if let (line, column) = unclosedQuote(before: mark.line, in: source) {
+                message += "; the quoted string at line \(line), column \(column) may be missing its closing quote"
+            }
             return YAMLLoadError(message: message, location: loc)
         case .duplicatedKeysInMapping(let duplicates, let context):
             let key = duplicates.first ?? ""
@@ -238,6 +241,40 @@ public enum YAMLLoader {
         default:
             return YAMLLoadError(message: "YAML: \(error)", location: nil)
         }
+    }
+
+    /// The start of a double-quoted string left open on a line before `line`, if any.
+    private static func unclosedQuote(before line: Int, in source: SourceText) -> (Int, Int)? {
+        var n = line - 1
+        while n >= max(1, line - 50) {
+            defer { n -= 1 }
+            guard let text = source.line(n) else { continue }
+            let scalars = Array(text.unicodeScalars)
+            var open: Int?
+            var single = false
+            var i = 0
+            while i < scalars.count {
+                let c = scalars[i]
+                if open != nil {
+                    if c == "\\" {
+                        i += 1
+                    } else if c == "\"" {
+                        open = nil
+                    }
+                } else if single {
+                    if c == "'" { single = false }
+                } else if c == "#" && (i == 0 || scalars[i - 1] == " ") {
+                    break
+                } else if c == "\"" {
+                    open = i
+                } else if c == "'" && (i == 0 || " :[{,".unicodeScalars.contains(scalars[i - 1])) {
+                    single = true
+                }
+                i += 1
+            }
+            if let open { return (n, open + 1) }
+        }
+        return nil
     }
 
     /// The place of the second occurrence of `key` as a mapping key after the first one.

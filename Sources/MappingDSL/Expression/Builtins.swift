@@ -661,7 +661,7 @@ enum Builtins {
             }),
         FunctionSpec(
             "sha256", "sha256(text) -> string", summary: "The SHA-256 digest of the text's UTF-8 bytes, as lower-case hex.",
-            example: "sha256('abc') → \"ba7816bf…15ad\"", arguments: 1...1, parameters: [.string], returns: [.string, .null],
+            example: "sha256('abc') → \"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"", arguments: 1...1, parameters: [.string], returns: [.string, .null],
             implementation: pure1 { v in .string(SHA256.hex(Array(try string(v, "sha256").utf8))) }),
     ]
 }

@@ -71,16 +71,21 @@ public struct Scope: Sendable {
 
     /// Adds a variable in the next free slot.
     public mutating func declare(_ name: String, type: TypeSet = .any, summary: String = "") {
+        declare(name, type: type, slot: slotCount, summary: summary)
+    }
+
+    /// Adds a variable in a given slot (scopes that share one table of slots).
+    public mutating func declare(_ name: String, type: TypeSet, slot: Int, summary: String = "") {
         guard variables[name] == nil else { return }
-        variables[name] = Variable(name: name, type: type, slot: variables.count, summary: summary)
+        variables[name] = Variable(name: name, type: type, slot: slot, summary: summary)
     }
 
     /// The number of slots an `EvalContext` for this scope needs.
-    public var slotCount: Int { variables.count }
+    public var slotCount: Int { (variables.values.map(\.slot).max() ?? -1) + 1 }
 
     /// Variable values in slot order, `null` for names not given.
     public func values(_ named: [String: JSON]) -> [JSON] {
-        var out = [JSON](repeating: .null, count: variables.count)
+        var out = [JSON](repeating: .null, count: slotCount)
         for (name, v) in variables { if let value = named[name] { out[v.slot] = value } }
         return out
     }

@@ -1,0 +1,331 @@
+import MappingDSL
+
+extension DefinitionBuilder {
+    /// The scope of a mapping's expressions: `$` is the record, `@` the item of `each`.
+    func mappingScope(endpoint: Endpoint?, current: Bool) -> Scope {
+        var groups: Set<VariableTable.Group> = [.parameter, .run]
+        if let alias = endpoint?.forEach?.variable { groups.insert(.parent(alias)) }
+        return variables.scope(groups, document: true, current: current, functions: hostFunctions)
+    }
+
+    mutating func buildMapping(
+        _ name: String, _ node: YAMLNode, keyNode: YAMLNode, isEdge: Bool, catalogue: CARCatalogue, endpoints: [String: Endpoint]
+    ) -> Mapping? {
+        let kind = isEdge ? "edge" : "vertex"
+        let collectionName = text(node, "collection") ?? name
+        let collectionLocation = node["collection"]?.location ?? keyNode.location
+        var collection = catalogue[collectionName]
+        if collection == nil {
+            let candidates = isEdge ? catalogue.edgeNames : catalogue.vertexNames
+            error("unknown \(kind) collection '\(collectionName)'\(Suggest.hint(for: collectionName, in: candidates)); declare new collections under schema_extension", collectionLocation)
+        } else if collection?.isEdge != isEdge {
+            error("'\(collectionName)' is \(isEdge ? "a vertex" : "an edge") collection; map it under '\(isEdge ? "vertices" : "edges")'", collectionLocation)
+            collection = nil
+        }
+        let fromName = text(node, "from") ?? ""
+        let endpoint = endpoints[fromName]
+        if node["from"] != nil && endpoint == nil && hasEndpointsSection {
+            error("unknown endpoint '\(fromName)'\(Suggest.hint(for: fromName, in: endpointNames))", node["from"]?.location)
+        }
+        usedEndpoints.insert(fromName)
+        let recordScope = mappingScope(endpoint: endpoint, current: false)
+        let each = expression(node["each"], scope: recordScope, expect: .array, what: "'each'")
+        let itemScope = mappingScope(endpoint: endpoint, current: each != nil || node["each"] != nil)
+        let when = expression(node["when"], scope: itemScope, expect: .bool, what: "'when'")
+        noteLookups(each)
+        noteLookups(when)
+
+        var fields: [FieldMapping] = []
+        for (k, v) in node["fields"]?.pairs ?? [] {
+            guard let field = k.scalarText else { continue }
+            let info = collection?.field(field)
+            if let collection {
+                if isEdge && CARCatalogue.engineEdgeFields.contains(field) {
+                    error("'\(field)' is set by the engine on every edge; leave it out", k.location)
+                    continue
+                }
+                if info == nil {
+                    let known = collection.fields.map(\.name).filter { !(isEdge && CARCatalogue.engineEdgeFields.contains($0)) }
+                    error("'\(collectionName)' has no field '\(field)'\(Suggest.hint(for: field, in: known)); fields outside the import schema go under extra_fields", k.location)
+                }
+            }
+            let what = "field '\(field)' of \(collectionName) (\(info?.type.rawValue ?? "any"))"
+            guard let expr = expression(v, scope: itemScope, expect: info?.type.accepted, what: what) else { continue }
+            noteLookups(expr)
+            if let info, let literalError = literalCheck(expr, info) { error(literalError, v.location) }
+            fields.append(FieldMapping(name: field, value: expr, location: k.location))
+        }
+        var extraFields: [FieldMapping] = []
+        for (k, v) in node["extra_fields"]?.pairs ?? [] {
+            guard let field = k.scalarText else { continue }
+            if collection?.field(field) != nil {
+                error("'\(field)' is a field of '\(collectionName)'; map it under 'fields', where it is type-checked", k.location)
+            }
+            if node["fields"]?[field] != nil { error("'\(field)' is mapped twice", k.location) }
+            if isEdge && CARCatalogue.engineEdgeFields.contains(field) {
+                error("'\(field)' is set by the engine on every edge; leave it out", k.location)
+            }
+            guard let expr = expression(v, scope: itemScope) else { continue }
+            noteLookups(expr)
+            extraFields.append(FieldMapping(name: field, value: expr, location: k.location))
+        }
+        var keepNulls: Set<String> = []
+        for item in node["keep_nulls"]?.items ?? [] {
+            guard let f = item.scalarText else { continue }
+            if node["fields"]?[f] == nil && node["extra_fields"]?[f] == nil {
+                error("keep_nulls names '\(f)', which this mapping does not map", item.location)
+            }
+            keepNulls.insert(f)
+        }
+
+        if let collection, node["fields"]?.pairs != nil {
+            let mapped = Set((node["fields"]?.pairs ?? []).compactMap { $0.key.scalarText })
+            checkRequired(collection, mapped: mapped, at: self.keyNode(node, "fields")?.location ?? node.location, node: node)
+        }
+        return Mapping(
+            name: name, collection: collectionName, from: fromName, each: each, when: when, fields: fields,
+            extraFields: extraFields, keepNulls: keepNulls, isEdge: isEdge, location: keyNode.location)
+    }
+
+    /// Endpoints named in lookup calls count as used.
+    mutating func noteLookups(_ expr: Expr?) {
+        guard let expr else { return }
+        let text = expr.span.text
+        for fn in ["lookup(", "lookup_many("] {
+            var rest = Substring(text)
+            while let r = rest.firstRange(of: fn) {
+                rest = rest[r.upperBound...]
+                let trimmed = rest.drop { $0 == " " }
+                guard let q = trimmed.first, q == "'" || q == "\"" else { continue }
+                let nameStart = trimmed.dropFirst()
+                if let end = nameStart.firstIndex(of: q) { usedEndpoints.insert(String(nameStart[..<end])) }
+            }
+        }
+    }
+
+    /// Checks a constant's value against the field's declared pattern and bounds.
+    func literalCheck(_ expr: Expr, _ info: FieldInfo) -> String? {
+        guard let value = expr.compiled.constant else { return nil }
+        if case .string(let s) = value, let pattern = info.pattern, let regex = try? Regex(pattern),
+            (try? regex.firstMatch(in: s)) == nil
+        {
+            return "'\(s)' does not match the pattern of field '\(info.name)'"
+        }
+        if let d = value.doubleValue {
+            if let min = info.minimum, d < min { return "\(d) is below the minimum \(min) of field '\(info.name)'" }
+            if let max = info.maximum, d > max { return "\(d) is above the maximum \(max) of field '\(info.name)'" }
+        }
+        return nil
+    }
+
+    mutating func checkRequired(_ collection: CollectionInfo, mapped: Set<String>, at location: SourceLocation, node: YAMLNode) {
+        var required = collection.required
+        switch collection.kind {
+        case .vertex(let key):
+            if !required.contains(key.rawValue) { required.insert(key.rawValue, at: 0) }
+        case .edge(_, _, let fromField, let toField):
+            required = [fromField, toField] + required
+        }
+        let missing = required.filter { !mapped.contains($0) }
+        if !missing.isEmpty {
+            let list = missing.map { "'\($0)'" }.joined(separator: ", ")
+            error("'\(collection.name)' requires \(list), which \(missing.count == 1 ? "is" : "are") not mapped", location)
+        }
+        if !collection.oneOfRequired.isEmpty && !collection.oneOfRequired.contains(where: { $0.allSatisfy(mapped.contains) }) {
+            let options = collection.oneOfRequired.map { $0.joined(separator: " and ") }.joined(separator: ", or ")
+            error("'\(collection.name)' requires \(options)", location)
+        }
+    }
+
+    /// Checks that edge endpoints written as "<collection>/<key>" name the edge's collections, and
+    /// warns about edges to collections no mapping produces.
+    mutating func checkEdgeTargets(_ edges: [Mapping], vertices: [Mapping], catalogue: CARCatalogue) {
+        let produced = Set(vertices.map(\.collection))
+        for edge in edges {
+            guard let info = catalogue[edge.collection], case .edge(let from, let to, let fromField, let toField) = info.kind else { continue }
+            for (field, expected) in [(fromField, from), (toField, to)] where !field.hasSuffix("_external_id") {
+                guard let mapping = edge.fields.first(where: { $0.name == field }) else { continue }
+                if let prefix = Self.literalPrefix(mapping.value.span.text), let slash = prefix.firstIndex(of: "/") {
+                    let named = String(prefix[..<slash])
+                    if named != expected {
+                        error("'\(field)' of \(edge.collection) must point into '\(expected)' (\"\(expected)/<key>\"), not '\(named)'", mapping.value.span.location)
+                    }
+                } else if let constant = mapping.value.compiled.constant?.stringValue, !constant.hasPrefix(expected + "/") {
+                    error("'\(field)' of \(edge.collection) must be \"\(expected)/<key>\"", mapping.value.span.location)
+                }
+            }
+            for target in [from, to] where !produced.contains(target) {
+                warning("edges '\(edge.name)' point to '\(target)' vertices, which no mapping of this connector produces", edge.location)
+            }
+        }
+    }
+
+    /// The leading string literal of `concat('x/', ...)` or `'x/' + ...`.
+    static func literalPrefix(_ text: String) -> String? {
+        guard let ast = try? ExpressionParser.parse(text) else { return nil }
+        switch ast {
+        case .call(let name, let args, _, _) where name == "concat":
+            return args.first?.literalValue?.stringValue
+        case .binary(.add, let l, _, _):
+            var left = l
+            while case .binary(.add, let inner, _, _) = left { left = inner }
+            return left.literalValue?.stringValue
+        default:
+            return nil
+        }
+    }
+
+    // MARK: Model state and deletions
+
+    mutating func buildModelState(_ node: YAMLNode?, endpoints: [String: Endpoint]) -> ModelStateSpec? {
+        guard let node else { return nil }
+        var current = ModelStateSpec.Current.runStart
+        if let c = node["current"], c.pairs != nil {
+            let req = request(c["request"], scope: requestScope())
+            if c["request"]?["path"] == nil, let r = c["request"] { error("the request needs a 'path'", r.location) }
+            if let value = expression(c["value"], scope: requestScope(document: true), expect: [.string, .int, .double], what: "'value'") {
+                current = .request(req, value: value)
+            }
+        }
+        var delta: ModelStateSpec.Delta?
+        if let d = node["delta"] {
+            let stateScope = requestScope()
+            let req = request(d["request"], scope: stateScope)
+            if d["request"]?["path"] == nil, let r = d["request"] { error("the request needs a 'path'", r.location) }
+            let changeScope = requestScope([.endpoint], document: true)
+            let updated = expression(d["updated"], scope: changeScope, expect: .array, what: "'updated'")
+            let deleted = expression(d["deleted"], scope: changeScope, expect: .array, what: "'deleted'")
+            var list: [String]?
+            if let items = d["endpoints"]?.items {
+                list = []
+                for item in items {
+                    guard let n = item.scalarText else { continue }
+                    if endpoints[n] == nil {
+                        error("unknown endpoint '\(n)'\(Suggest.hint(for: n, in: endpointNames))", item.location)
+                    }
+                    list?.append(n)
+                }
+            }
+            if let updated { delta = .init(request: req, updated: updated, deleted: deleted, endpoints: list) }
+        }
+        let updatedSince = bool(node, "updated_since") ?? false
+        if updatedSince && !endpoints.values.contains(where: { !$0.updatedSinceQuery.isEmpty || $0.updatedSinceBody != nil }) {
+            warning("model_state.updated_since is set, but no endpoint declares an updated_since filter", keyNode(node, "updated_since")?.location)
+        }
+        if !updatedSince && node["delta"] == nil {
+            warning("model_state has neither 'delta' nor 'updated_since': every run will be a full import", node.location)
+        }
+        return ModelStateSpec(current: current, delta: delta, updatedSince: updatedSince)
+    }
+
+    mutating func buildDeletions(_ node: YAMLNode?, catalogue: CARCatalogue) -> DeletionPolicy {
+        var d = DeletionPolicy()
+        guard let node else { return d }
+        d.deletedRecords = bool(node, "deleted_records") ?? true
+        d.missingOnReread = bool(node, "missing_on_reread") ?? true
+        d.reconcileEdges = bool(node, "reconcile_edges") ?? true
+        if let r = node["retention"] {
+            d.retentionDays = template(r["days"], scope: requestScope())
+            for item in r["collections"]?.items ?? [] {
+                guard let c = item.scalarText else { continue }
+                if catalogue[c] == nil || catalogue[c]?.isEdge == true {
+                    error("unknown vertex collection '\(c)'\(Suggest.hint(for: c, in: catalogue.vertexNames))", item.location)
+                }
+                d.retentionCollections.append(c)
+            }
+        }
+        return d
+    }
+
+    // MARK: Schema extension
+
+    static func fieldType(_ carType: String) -> FieldType {
+        switch carType {
+        case "numeric", "float": return .number
+        case "integer", "bigint", "timestamp": return .integer
+        case "boolean": return .boolean
+        case "jsonb": return .any
+        default: return .string
+        }
+    }
+
+    mutating func buildSchemaExtension(_ node: YAMLNode?, catalogue: inout CARCatalogue) -> SchemaExtension? {
+        guard let node else { return nil }
+        func properties(_ n: YAMLNode?) -> [SchemaExtension.Property] {
+            (n?.pairs ?? []).compactMap { k, v in
+                guard let name = k.scalarText, let type = text(v, "type") else { return nil }
+                return SchemaExtension.Property(
+                    name: name, type: type, required: bool(v, "required") ?? false, indexed: bool(v, "indexed"),
+                    unique: bool(v, "unique"), description: text(v, "description"))
+            }
+        }
+        if let k = node["key"], let key = k.scalarText,
+            !DefinitionBuilder.matches(key, "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+        {
+            error("the schema extension key must be a UUID, found '\(key)'", k.location)
+        }
+        var vertices: [SchemaExtension.VertexCollection] = []
+        for (k, v) in node["vertices"]?.pairs ?? [] {
+            guard let name = k.scalarText else { continue }
+            let props = properties(v["properties"])
+            let fields = props.map { FieldInfo(name: $0.name, type: Self.fieldType($0.type), summary: $0.description) }
+            let required = props.filter(\.required).map(\.name)
+            if let existing = catalogue[name] {
+                if existing.isEdge {
+                    error("'\(name)' is an edge collection; extend it under schema_extension.edges", k.location)
+                } else {
+                    catalogue.extend(name, with: fields, required: required)
+                }
+            } else {
+                var all = fields
+                for base in ["external_id", "name", "source", "tag", "untag", "properties"] where !all.contains(where: { $0.name == base }) {
+                    let type: FieldType = base == "tag" || base == "untag" ? .array : base == "properties" ? .object : .string
+                    all.append(FieldInfo(name: base, type: type))
+                }
+                catalogue.add(CollectionInfo(name: name, kind: .vertex(key: .externalId), required: ["external_id"] + required, oneOfRequired: [], fields: all))
+            }
+            vertices.append(.init(name: name, properties: props))
+        }
+        var edges: [SchemaExtension.EdgeCollection] = []
+        for (k, v) in node["edges"]?.pairs ?? [] {
+            guard let name = k.scalarText, let from = text(v, "from"), let to = text(v, "to") else { continue }
+            for (end, n) in [(from, v["from"]), (to, v["to"])] where catalogue[end] == nil || catalogue[end]?.isEdge == true {
+                error("unknown vertex collection '\(end)'\(Suggest.hint(for: end, in: catalogue.vertexNames))", n?.location)
+            }
+            if name != "\(from)_\(to)" {
+                error("an edge collection between '\(from)' and '\(to)' is named '\(from)_\(to)', not '\(name)'", k.location)
+            }
+            let props = properties(v["properties"])
+            func endField(_ c: String, _ side: String) -> String {
+                catalogue[c]?.keyKind == .key ? "_\(side)" : "_\(side)_external_id"
+            }
+            let fromField = endField(from, "from")
+            let toField = endField(to, "to")
+            var fields = props.map { FieldInfo(name: $0.name, type: Self.fieldType($0.type), summary: $0.description) }
+            fields += [FieldInfo(name: fromField, type: .string), FieldInfo(name: toField, type: .string),
+                       FieldInfo(name: "created", type: .number), FieldInfo(name: "modified", type: .number),
+                       FieldInfo(name: "report", type: .string), FieldInfo(name: "active", type: .boolean),
+                       FieldInfo(name: "source", type: .string), FieldInfo(name: "properties", type: .object),
+                       FieldInfo(name: "external_id", type: .string)]
+            catalogue.add(CollectionInfo(
+                name: name, kind: .edge(from: from, to: to, fromField: fromField, toField: toField),
+                required: props.filter(\.required).map(\.name), oneOfRequired: [], fields: fields))
+            edges.append(.init(name: name, from: from, to: to, properties: props))
+        }
+        return SchemaExtension(
+            key: text(node, "key") ?? "", owner: text(node, "owner") ?? "", version: int(node, "version") ?? 1,
+            vertices: vertices, edges: edges)
+    }
+
+    // MARK: Warnings
+
+    mutating func warnUnused(parameters: [Parameter], endpointsNode: YAMLNode?, datasource: DatasourceSpec) {
+        for p in parameters where !usedVariables.contains(p.name) {
+            warning("parameter '\(p.name)' is not used by any template or expression", p.location)
+        }
+        for (k, _) in endpointsNode?.pairs ?? [] {
+            guard let name = k.scalarText, !usedEndpoints.contains(name) else { continue }
+            warning("endpoint '\(name)' is not used by any mapping, lookup or connection test", k.location)
+        }
+    }
+}

@@ -1,0 +1,388 @@
+import MappingDSL
+
+/// A compiled expression with the place it came from.
+public struct Expr: Sendable {
+    public let compiled: CompiledExpression
+    public let span: SourceSpan
+
+    /// Evaluates it.
+    public func evaluate(_ context: EvalContext) throws(EvalError) -> JSON { try compiled.evaluate(context) }
+}
+
+/// Text with `${expression}` parts.
+public struct Template: Sendable {
+    public enum Part: Sendable {
+        case text(String)
+        case expression(CompiledExpression)
+    }
+
+    public let parts: [Part]
+    public let span: SourceSpan
+
+    /// A template that is only text.
+    public static func literal(_ text: String) -> Template {
+        Template(parts: [.text(text)], span: SourceSpan(text: text, location: SourceLocation(line: 1, column: 1), style: .plain))
+    }
+
+    /// The expressions in it.
+    public var expressions: [CompiledExpression] {
+        parts.compactMap { if case .expression(let e) = $0 { return e } else { return nil } }
+    }
+
+    /// Whether it has no expressions.
+    public var isLiteral: Bool { expressions.isEmpty }
+
+    /// The text, with each expression's value written as `str()` would (null as empty).
+    public func render(_ context: EvalContext) throws(EvalError) -> String {
+        var out = ""
+        for part in parts {
+            switch part {
+            case .text(let t): out += t
+            case .expression(let e): out += renderString(try e.evaluate(context))
+            }
+        }
+        return out
+    }
+
+    /// The value: a template that is a single `${...}` keeps the expression's JSON type.
+    public func value(_ context: EvalContext) throws(EvalError) -> JSON {
+        if parts.count == 1, case .expression(let e) = parts[0] { return try e.evaluate(context) }
+        return .string(try render(context))
+    }
+}
+
+/// A JSON value whose strings are templates (request bodies, GraphQL variables).
+public indirect enum JSONTemplate: Sendable {
+    case value(JSON)
+    case template(Template)
+    case array([JSONTemplate])
+    case object([(String, JSONTemplate)])
+
+    /// The value with every template evaluated.
+    public func evaluate(_ context: EvalContext) throws(EvalError) -> JSON {
+        switch self {
+        case .value(let v): return v
+        case .template(let t): return try t.value(context)
+        case .array(let items):
+            var out: [JSON] = []
+            for i in items { out.append(try i.evaluate(context)) }
+            return .array(out)
+        case .object(let members):
+            var o = JSONObject()
+            for (k, v) in members { o[k] = try v.evaluate(context) }
+            return .object(o)
+        }
+    }
+}
+
+/// The body of a request.
+public enum BodySpec: Sendable {
+    case json(JSONTemplate)
+    case form([(String, Template)])
+    case raw(Template, contentType: String)
+    case graphql(query: Template, variables: JSONTemplate?)
+}
+
+/// An HTTP request as declared.
+public struct RequestSpec: Sendable {
+    public var method: String = "GET"
+    public var path: Template?
+    public var query: [(name: String, values: [Template])] = []
+    public var headers: [(name: String, value: Template)] = []
+    public var body: BodySpec?
+    public var allowRedirects = false
+    public var timeoutMs: Int64?
+}
+
+/// How a status is matched.
+public enum StatusMatch: Sendable, Hashable {
+    case code(Int)
+    case range(ClosedRange<Int>)
+
+    public func matches(_ status: Int) -> Bool {
+        switch self {
+        case .code(let c): return c == status
+        case .range(let r): return r.contains(status)
+        }
+    }
+}
+
+/// A transport failure kind.
+public enum TransportFailure: String, Sendable {
+    case refused, dns, tls, timeout, any
+}
+
+/// Retry settings.
+public struct RetryPolicy: Sendable, Hashable {
+    public var retries: Int = 3
+    public var exponential = true
+    public var delayMs: Int64 = 1000
+    public var maxDelayMs: Int64 = 60_000
+    public var respectRetryAfter = true
+}
+
+/// An error mapping.
+public struct ErrorRule: Sendable {
+    public enum Action: Sendable {
+        case retry(RetryPolicy, exitCode: Int)
+        case fail(exitCode: Int, message: String?)
+        case ignore
+    }
+
+    public var status: [StatusMatch] = []
+    public var transport: TransportFailure?
+    public var bodyContains: String?
+    public var body: Expr?
+    public var unparseableBody: Bool?
+    public var action: Action = .fail(exitCode: 50, message: nil)
+    public var location: SourceLocation
+}
+
+/// How requests authenticate.
+public enum AuthSpec: Sendable {
+    case none
+    case basic(username: Template, password: Template)
+    case bearer(token: Template)
+    case apiKey(value: Template, header: String?, prefix: String, query: String?)
+    case oauth2ClientCredentials(
+        tokenURL: Template, clientID: Template, clientSecret: Template, scope: Template?, audience: Template?,
+        credentialsInBody: Bool, extra: [(String, Template)])
+    case session(login: RequestSpec, token: Expr?, cookie: String?, header: String?, prefix: String, query: String?, expiresIn: Expr?)
+}
+
+/// How an endpoint is paged.
+public struct Pagination: Sendable {
+    public enum Kind: Sendable {
+        case none
+        case page(param: String?, start: Int, size: Int?, sizeParam: String?)
+        case offset(offsetParam: String, limitParam: String, limit: Int)
+        case cursor(next: Expr, param: String?)
+        case nextURL(next: Expr)
+        case linkHeader(rel: String)
+        case timeWindow(start: Expr, stepMs: Int64)
+    }
+
+    public var kind: Kind = .none
+    public var hasMore: Expr?
+    public var total: Expr?
+    public var stopOnShortPage: Bool?
+    public var maxPages: Int?
+}
+
+/// How records of an endpoint are fetched by id.
+public struct ByIDs: Sendable {
+    public var path: Template?
+    public var query: [(name: String, values: [Template])] = []
+    public var body: BodySpec?
+    public var maxIDs = 100
+    public var maxURLLength = 2000
+}
+
+/// A datasource endpoint.
+public struct Endpoint: Sendable {
+    public var name: String
+    public var request: RequestSpec
+    public var records: Expr?
+    public var id: Expr?
+    public var format = "json"
+    public var pagination = Pagination()
+    public var byIDs: ByIDs?
+    public var forEach: (endpoint: String, variable: String)?
+    public var updatedSinceQuery: [(name: String, values: [Template])] = []
+    public var updatedSinceBody: JSONTemplate?
+    public var errors: [ErrorRule] = []
+    public var location: SourceLocation
+}
+
+/// A field of a mapping.
+public struct FieldMapping: Sendable {
+    public var name: String
+    public var value: Expr
+    public var location: SourceLocation
+}
+
+/// A vertex or edge mapping.
+public struct Mapping: Sendable {
+    public var name: String
+    public var collection: String
+    public var from: String
+    public var each: Expr?
+    public var when: Expr?
+    public var fields: [FieldMapping]
+    public var extraFields: [FieldMapping]
+    public var keepNulls: Set<String>
+    public var isEdge: Bool
+    public var location: SourceLocation
+}
+
+/// The datasource's save point and change tracking.
+public struct ModelStateSpec: Sendable {
+    public enum Current: Sendable {
+        case runStart
+        case request(RequestSpec, value: Expr)
+    }
+
+    public struct Delta: Sendable {
+        public var request: RequestSpec
+        public var updated: Expr
+        public var deleted: Expr?
+        public var endpoints: [String]?
+    }
+
+    public var current: Current
+    public var delta: Delta?
+    public var updatedSince: Bool
+}
+
+/// How removals reach CAR.
+public struct DeletionPolicy: Sendable {
+    public var deletedRecords = true
+    public var missingOnReread = true
+    public var reconcileEdges = true
+    public var retentionDays: Template?
+    public var retentionCollections: [String] = []
+}
+
+/// The connector's CAR schema extension.
+public struct SchemaExtension: Sendable {
+    public struct Property: Sendable {
+        public var name: String
+        public var type: String
+        public var required: Bool
+        public var indexed: Bool?
+        public var unique: Bool?
+        public var description: String?
+    }
+
+    public struct VertexCollection: Sendable {
+        public var name: String
+        public var properties: [Property]
+    }
+
+    public struct EdgeCollection: Sendable {
+        public var name: String
+        public var from: String
+        public var to: String
+        public var properties: [Property]
+    }
+
+    public var key: String
+    public var owner: String
+    public var version: Int64
+    public var vertices: [VertexCollection]
+    public var edges: [EdgeCollection]
+
+    /// The body of `POST carSchema`.
+    public var payload: JSON {
+        func props(_ list: [Property]) -> JSON {
+            var o = JSONObject()
+            for p in list {
+                var d = JSONObject()
+                d["type"] = .string(p.type)
+                if p.required { d["required"] = .bool(true) }
+                if let i = p.indexed { d["indexed"] = .bool(i) }
+                if let u = p.unique { d["unique"] = .bool(u) }
+                if let s = p.description { d["description"] = .string(s) }
+                o[p.name] = .object(d)
+            }
+            return .object(o)
+        }
+        let vertices: [JSON] = self.vertices.map { ["name": .string($0.name), "properties": props($0.properties)] }
+        let edges: [JSON] = self.edges.map { e in
+            var o: JSON = ["end1": .string(e.from), "end2": .string(e.to)]
+            if !e.properties.isEmpty, case .object(var obj) = o {
+                obj["properties"] = props(e.properties)
+                o = .object(obj)
+            }
+            return o
+        }
+        return ["key": .string(key), "owner": .string(owner), "version": .string(String(version)),
+                "schema": ["vertices": .array(vertices), "edges": .array(edges)]]
+    }
+}
+
+/// A user setting.
+public struct Parameter: Sendable {
+    public enum Kind: String, Sendable {
+        case text, url, password, integer, number, boolean, list
+
+        var type: TypeSet {
+            switch self {
+            case .text, .url, .password: return .string
+            case .integer: return .int
+            case .number: return .number
+            case .boolean: return .bool
+            case .list: return .array
+            }
+        }
+    }
+
+    public var name: String
+    public var kind: Kind
+    public var section: String
+    public var secret: Bool
+    public var required: Bool
+    public var defaultValue: JSON?
+    public var label: String?
+    public var description: String?
+    public var placeholder: String?
+    public var location: SourceLocation
+}
+
+/// TLS settings.
+public struct TLSSpec: Sendable {
+    public var caBundle: Template?
+    public var clientCert: Template?
+    public var clientKey: Template?
+    public var insecureSkipVerify = false
+}
+
+/// The datasource's HTTP API.
+public struct DatasourceSpec: Sendable {
+    public enum ConnectionTest: Sendable {
+        case endpoint(String)
+        case request(RequestSpec, expectStatus: [Int])
+    }
+
+    public var baseURL: Template
+    public var auth: AuthSpec = .none
+    public var headers: [(name: String, value: Template)] = []
+    public var query: [(name: String, values: [Template])] = []
+    public var tls = TLSSpec()
+    public var connectTimeoutMs: Int64 = 10_000
+    public var requestTimeoutMs: Int64 = 60_000
+    public var retries = RetryPolicy()
+    public var requestsPerSecond: Double?
+    public var burst = 1
+    public var concurrency = 4
+    public var connectionTest: ConnectionTest?
+    public var errors: [ErrorRule] = []
+}
+
+/// Who the connector is.
+public struct ConnectorInfo: Sendable {
+    public var name: String
+    public var version: String
+    public var displayName: String?
+    public var description: String?
+    public var group: String?
+}
+
+/// A loaded, checked and compiled connector definition.
+public struct ConnectorDefinition: Sendable {
+    public var path: String
+    public var connector: ConnectorInfo
+    public var parameters: [Parameter]
+    public var datasource: DatasourceSpec
+    public var endpoints: [String: Endpoint]
+    public var endpointOrder: [String]
+    public var vertices: [Mapping]
+    public var edges: [Mapping]
+    public var modelState: ModelStateSpec?
+    public var deletions: DeletionPolicy
+    public var schemaExtension: SchemaExtension?
+    /// The core catalogue plus the schema extension.
+    public var catalogue: CARCatalogue
+    /// The slots of all variables any expression may name.
+    public var variables: VariableTable
+}

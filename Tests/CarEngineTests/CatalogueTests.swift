@@ -1,0 +1,78 @@
+import Testing
+
+@testable import CarEngine
+@testable import MappingDSL
+
+@Suite("CAR catalogue")
+struct CatalogueTests {
+    static let importSchemaPath = Repo.root + "/../shared/car-import-schema-v2.json"
+
+    @Test(.enabled(if: DirectoryListing.exists(importSchemaPath), "the shared import schema is not beside the repository"))
+    func matchesTheImportSchema() throws {
+        let schema = try JSONParser.parse(try FileIO.read(Self.importSchemaPath))
+        let properties = try #require(schema["properties"]?.objectValue)
+        var names: Set<String> = []
+        for (name, definition) in properties {
+            guard definition["type"] == "array", let items = definition["items"] else { continue }
+            names.insert(name)
+            let info = try #require(CARCatalogue.core[name], "missing collection \(name)")
+            #expect(info.required == (items["required"]?.arrayValue?.compactMap(\.stringValue) ?? []), "\(name)")
+            let alternatives = items["oneOf"]?.arrayValue?.map { $0["required"]?.arrayValue?.compactMap(\.stringValue) ?? [] } ?? []
+            #expect(info.oneOfRequired == alternatives, "\(name)")
+            let fields = try #require(items["properties"]?.objectValue)
+            #expect(info.fields.map(\.name) == fields.keys, "\(name)")
+            for (field, d) in fields {
+                let f = try #require(info.field(field))
+                #expect(f.type.rawValue == d["type"]?.stringValue ?? "any", "\(name).\(field)")
+                #expect(f.pattern == d["pattern"]?.stringValue, "\(name).\(field)")
+                #expect(f.minimum == d["minimum"]?.doubleValue && f.maximum == d["maximum"]?.doubleValue, "\(name).\(field)")
+            }
+            switch info.kind {
+            case .vertex(let key):
+                #expect(key == (["ipaddress", "macaddress", "hostname"].contains(name) ? .key : .externalId), "\(name)")
+            case .edge(let from, let to, let fromField, let toField):
+                #expect(name == "\(from)_\(to)")
+                #expect(fields[fromField] != nil && fields[toField] != nil, "\(name)")
+                #expect(CARCatalogue.core[from]?.isEdge == false && CARCatalogue.core[to]?.isEdge == false, "\(name)")
+            }
+        }
+        #expect(Set(CARCatalogue.core.order) == names)
+    }
+
+    @Test func keyKindsAndEdgeEnds() throws {
+        #expect(CARCatalogue.core["asset"]?.keyKind == .externalId)
+        #expect(CARCatalogue.core["ipaddress"]?.keyKind == .key)
+        let edge = try #require(CARCatalogue.core["asset_ipaddress"])
+        #expect(edge.kind == .edge(from: "asset", to: "ipaddress", fromField: "_from_external_id", toField: "_to"))
+        #expect(CARCatalogue.core.vertexNames.count == 14)
+        #expect(CARCatalogue.core.edgeNames.count == 29)
+    }
+}
+
+@Suite("Documentation in step with the code")
+struct DocumentationTests {
+    @Test func theFunctionReferenceIsGenerated() {
+        // Regenerate with: swift run car functions > docs/functions.md
+        expectGolden(FunctionReference.markdown, path: Repo.root + "/docs/functions.md")
+    }
+
+    @Test func everyFunctionHasASummaryAndAnExample() {
+        for f in HostFunctions.table(endpoints: []).sorted {
+            #expect(!f.summary.isEmpty && !f.example.isEmpty && f.signature.hasPrefix(f.name + "("), "\(f.name)")
+        }
+        let required = "str int float bool lower upper trim concat join split replace regex_match regex_extract last_segment len coalesce map filter first unique keys values to_object pick omit now_ms iso_to_epoch_ms epoch_s_to_ms epoch_ms_to_iso normalize_mac is_ipv4 is_ipv6 base64_encode base64_decode sha256"
+        for name in required.split(separator: " ") {
+            #expect(FunctionTable.standard[String(name)] != nil, "\(name)")
+        }
+    }
+
+    @Test func everyExampleEvaluatesToWhatItSays() throws {
+        // Examples of the form `call → result` (results that are JSON) are checked.
+        for f in FunctionTable.standard.sorted where f.example.contains(" → ") && f.name != "now_ms" && f.name != "days_ago_ms" {
+            let parts = f.example.split(separator: " → ", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let expected = try? JSONParser.parse(parts[1]) else { continue }
+            let compiled = try #require(ExpressionCompiler.compile(parts[0], scope: Scope()).expression, "\(f.example)")
+            #expect(try compiled.evaluate(EvalContext()) == expected, "\(f.example)")
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import Testing
+
+@testable import CarEngine
+@testable import MappingDSL
+
+/// Key paths of the definition format: `datasource.auth<basic>.username`, `endpoints.*.query`.
+enum KeyPaths {
+    static func all(_ shape: Shape, _ prefix: String, into out: inout Set<String>) {
+        switch shape {
+        case .object(let o): fields(o, prefix, into: &out)
+        case .map(_, _, let value, _): all(value, prefix + ".*", into: &out)
+        case .list(let item, _): all(item, prefix + "[]", into: &out)
+        case .either(let options, _): for o in options { all(o, prefix, into: &out) }
+        case .tagged(_, let variants, _):
+            for v in variants {
+                out.insert("type: " + v.name + " — " + v.shape.summary)
+                fields(v.shape, prefix + "<\(v.name)>", into: &out)
+            }
+        default: break
+        }
+    }
+
+    /// A key is identified by its name and its meaning: a key shared by several places (the keys
+    /// of a request, say) counts once.
+    static func identity(_ f: ObjectShape.Field) -> String { f.name + " — " + f.shape.summary }
+
+    static func fields(_ o: ObjectShape, _ prefix: String, into out: inout Set<String>) {
+        for f in o.fields {
+            let p = prefix.isEmpty ? f.name : prefix + "." + f.name
+            out.insert(identity(f))
+            all(f.shape, p, into: &out)
+        }
+    }
+
+    static func used(_ node: YAMLNode, _ shape: Shape, _ prefix: String, into out: inout Set<String>) {
+        switch shape {
+        case .object(let o): usedFields(node, o, prefix, into: &out)
+        case .map(_, _, let value, _):
+            for (_, v) in node.pairs ?? [] { used(v, value, prefix + ".*", into: &out) }
+        case .list(let item, _):
+            for v in node.items ?? [] { used(v, item, prefix + "[]", into: &out) }
+        case .either(let options, _):
+            if let o = options.first(where: { ShapeChecker.kindMatches(node, $0) }) { used(node, o, prefix, into: &out) }
+        case .tagged(let d, let variants, _):
+            guard let type = node[d]?.string, let v = variants.first(where: { $0.name == type }) else { return }
+            out.insert("type: " + v.name + " — " + v.shape.summary)
+            usedFields(node, v.shape, prefix + "<\(type)>", into: &out)
+        default: break
+        }
+    }
+
+    static func usedFields(_ node: YAMLNode, _ o: ObjectShape, _ prefix: String, into out: inout Set<String>) {
+        for (k, v) in node.pairs ?? [] {
+            guard let key = k.string, let f = o.field(key) else { continue }
+            let p = prefix.isEmpty ? key : prefix + "." + key
+            out.insert(identity(f))
+            used(v, f.shape, p, into: &out)
+        }
+    }
+}
+
+@Suite("JSON Schema of the definition format")
+struct DefinitionSchemaTests {
+    static let schemaPath = Repo.root + "/schemas/connector.schema.json"
+
+    func schema() throws -> JSONSchema {
+        try JSONSchema(try JSONParser.parse(try FileIO.read(Self.schemaPath)))
+    }
+
+    func yaml(_ path: String) throws -> YAMLNode {
+        let (node, _) = try YAMLLoader.load(bytes: try FileIO.read(path))
+        return try #require(node)
+    }
+
+    @Test func theCommittedSchemaIsTheGeneratedOne() {
+        // Regenerate with: swift run car schema > schemas/connector.schema.json
+        expectGolden(DefinitionSchema.text, path: Self.schemaPath)
+    }
+
+    @Test(arguments: ValidDefinitionTests.paths)
+    func validDefinitionsPassTheSchema(path: String) throws {
+        let failures = try schema().validate(try yaml(path).json)
+        #expect(failures.isEmpty, "\(failures)")
+    }
+
+    @Test(arguments: Repo.files(in: Repo.fixtures + "/invalid", suffix: ".yaml").filter { $0.hasPrefix("key-typo-") })
+    func theSchemaRejectsWhatTheLoaderRejectsForUnknownKeys(name: String) throws {
+        let failures = try schema().validate(try yaml(Repo.fixtures + "/invalid/" + name).json)
+        #expect(failures.contains { $0.message == "is not allowed here" || $0.message.hasPrefix("matches none") }, "\(failures)")
+    }
+
+    @Test func theValidFixturesUseEveryKeyOfTheFormat() throws {
+        var all: Set<String> = []
+        KeyPaths.fields(DefinitionFormat.definition, "", into: &all)
+        var used: Set<String> = []
+        for path in ValidDefinitionTests.paths {
+            KeyPaths.usedFields(try yaml(path), DefinitionFormat.definition, "", into: &used)
+        }
+        #expect(all.subtracting(used).sorted() == [], "keys no valid fixture uses")
+        // Every key the loader accepts is in the schema, with its description.
+        let text = DefinitionSchema.text
+        for key in all {
+            let parts = key.split(separator: " — ", maxSplits: 1).map(String.init)
+            let name = parts[0].hasPrefix("type: ") ? String(parts[0].dropFirst(6)) : parts[0]
+            #expect(text.contains("\"\(name)\""), "\(key)")
+        }
+    }
+}
+
+@Suite("JSON Schema validator")
+struct JSONSchemaValidatorTests {
+    @Test func keywords() throws {
+        let schema = try JSONSchema(try JSONParser.parse("""
+            {"type": "object", "required": ["a"], "additionalProperties": false,
+             "properties": {
+               "a": {"type": "string", "pattern": "^x", "minLength": 2, "maxLength": 3},
+               "n": {"type": "integer", "minimum": 0, "maximum": 10},
+               "e": {"enum": ["p", "q"]},
+               "l": {"type": "array", "items": {"type": "number"}},
+               "o": {"oneOf": [{"required": ["x"]}, {"required": ["y"]}]},
+               "r": {"$ref": "#/$defs/flag"}
+             },
+             "$defs": {"flag": {"type": "boolean"}}}
+            """))
+        #expect(schema.validate(["a": "xy", "n": 3, "e": "p", "l": [1, 2.5], "o": ["x": 1], "r": true]).isEmpty)
+        let failures = schema.validate(["a": "yyyy", "n": 11, "e": "z", "l": ["s"], "o": ["x": 1, "y": 2], "r": 1, "extra": 1])
+        #expect(Set(failures.map(\.description)) == [
+            "/a: is longer than 3 characters", "/a: does not match the pattern ^x", "/n: is above the maximum 10.0",
+            "/e: must be one of \"p\", \"q\", found \"z\"", "/l/0: must be number, found string",
+            "/o: matches more than one exclusive form", "/r: must be boolean, found integer", "/extra: is not allowed here",
+        ])
+        #expect(schema.validate([:]).map(\.description) == ["'a' is required"])
+    }
+}
