@@ -1,5 +1,9 @@
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @testable import CarEngine
 @testable import MappingDSL
 
@@ -23,10 +27,19 @@ enum Repo {
         DirectoryListing.names(directory).filter { $0.hasSuffix(suffix) }.sorted()
     }
 
+    /// A path for a scratch file of this test process, outside the repository.
+    static func temporaryPath(_ name: String) -> String {
+        "/tmp/car-tests-\(ProcessInfo.id)-\(name)"
+    }
+
     static func read(_ path: String) -> String? {
         guard let bytes = try? FileIO.read(path) else { return nil }
         return String(decoding: bytes, as: UTF8.self)
     }
+}
+
+enum ProcessInfo {
+    static let id = Int(getpid())
 }
 
 /// Compares `actual` with the golden file at `path`; with CAR_RECORD_GOLDENS=1 it writes the

@@ -34,3 +34,13 @@ public enum DirectoryListing {
         access(path, F_OK) == 0
     }
 }
+
+/// Wall-clock time.
+public enum Clock {
+    /// Now, in epoch milliseconds.
+    public static func nowMs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+}

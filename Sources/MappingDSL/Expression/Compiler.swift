@@ -275,7 +275,7 @@ private struct Checker {
                 let a0 = argThunks[0]
                 return (resultType, { ctx in
                     do { return try f([try a0(ctx)], ctx) } catch let e as EvalError { throw e } catch {
-                        throw EvalError("\(name): \(error)", span: span)
+                        throw EvalError("\(error)", span: span)
                     }
                 })
             default:
@@ -284,7 +284,7 @@ private struct Checker {
                     values.reserveCapacity(argThunks.count)
                     for t in argThunks { values.append(try t(ctx)) }
                     do { return try f(values, ctx) } catch let e as EvalError { throw e } catch {
-                        throw EvalError("\(name): \(error)", span: span)
+                        throw EvalError("\(error)", span: span)
                     }
                 })
             }
@@ -301,7 +301,7 @@ private struct Checker {
                     }
                 }
                 do { return try f(subject, lambdas) } catch let e as EvalError { throw e } catch {
-                    throw EvalError("\(name): \(error)", span: span)
+                    throw EvalError("\(error)", span: span)
                 }
             })
         case .host:
@@ -312,7 +312,7 @@ private struct Checker {
                     throw EvalError("\(name)() needs the datasource, which is not available here", span: span)
                 }
                 do { return try host.call(name, values) } catch let e as EvalError { throw e } catch {
-                    throw EvalError("\(name): \(error)", span: span)
+                    throw EvalError("\(error)", span: span)
                 }
             })
         }

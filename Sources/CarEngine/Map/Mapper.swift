@@ -1,0 +1,188 @@
+import MappingDSL
+
+/// Records already read, by endpoint and id, for lookups from mappings.
+public final class RecordIndex: ExpressionHost, @unchecked Sendable {
+    // Filled before mapping starts and read-only while mappings run (hence unchecked).
+    private var byID: [String: [String: JSON]] = [:]
+    private let definition: ConnectorDefinition
+
+    public init(definition: ConnectorDefinition) {
+        self.definition = definition
+    }
+
+    /// Adds records of an endpoint, keyed by the endpoint's `id` expression (as text).
+    public func add(_ records: [JSON], endpoint: String, context: EvalContext) {
+        let idExpr = definition.endpoints[endpoint]?.id
+        var table = byID[endpoint] ?? [:]
+        for r in records {
+            var ctx = context
+            ctx.document = r
+            let id: JSON
+            if let idExpr {
+                id = (try? idExpr.evaluate(ctx)) ?? .null
+            } else {
+                id = r["id"] ?? .null
+            }
+            if !id.isNull { table[renderString(id)] = r }
+        }
+        byID[endpoint] = table
+    }
+
+    /// The record of `endpoint` with this id.
+    public func record(_ endpoint: String, id: JSON) -> JSON? {
+        byID[endpoint]?[renderString(id)]
+    }
+
+    public func call(_ name: String, _ arguments: [JSON]) throws -> JSON {
+        switch name {
+        case "lookup":
+            guard arguments.count == 2, case .string(let endpoint) = arguments[0] else { return .null }
+            if arguments[1].isNull { return .null }
+            return record(endpoint, id: arguments[1]) ?? .null
+        case "lookup_many":
+            guard arguments.count == 2, case .string(let endpoint) = arguments[0] else { return .array([]) }
+            guard case .array(let ids) = arguments[1] else { return arguments[1].isNull ? .array([]) : .null }
+            return .array(ids.compactMap { $0.isNull ? nil : record(endpoint, id: $0) })
+        default:
+            throw FunctionError("\(name)() needs the datasource, which this run does not read")
+        }
+    }
+}
+
+/// A problem with one record: the mapping skipped it (or one of its items).
+public struct MappingIssue: Sendable, Hashable, CustomStringConvertible {
+    public var mapping: String
+    public var collection: String
+    public var recordID: String?
+    public var message: String
+
+    public var description: String {
+        let id = recordID.map { " record \($0)" } ?? ""
+        return "\(mapping) (\(collection))\(id): \(message)"
+    }
+}
+
+/// Turns records into CAR vertices and edges with a definition's compiled mappings.
+public struct Mapper: Sendable {
+    public let definition: ConnectorDefinition
+    /// The source (connection) name, added to every edge.
+    public let source: String
+    /// The report id, added to every edge.
+    public let report: String
+    /// The run's time in epoch ms, added to every edge as its timestamp.
+    public let timestamp: Int64
+
+    public init(definition: ConnectorDefinition, source: String, report: String, timestamp: Int64) {
+        self.definition = definition
+        self.source = source
+        self.report = report
+        self.timestamp = timestamp
+    }
+
+    /// Maps one record with one mapping; problems skip the record (or the item) and are returned.
+    public func map(_ record: JSON, with mapping: Mapping, context base: EvalContext) -> (objects: [JSONObject], issues: [MappingIssue]) {
+        var ctx = base
+        ctx.document = record
+        ctx.current = .null
+        var issues: [MappingIssue] = []
+        let recordID = recordIdentity(record, mapping: mapping, context: ctx)
+        func issue(_ message: String) {
+            issues.append(MappingIssue(mapping: mapping.name, collection: mapping.collection, recordID: recordID, message: message))
+        }
+        var items: [JSON] = [.null]
+        if let each = mapping.each {
+            do {
+                switch try each.evaluate(ctx) {
+                case .array(let a): items = a
+                case .null: items = []
+                case let other:
+                    issue("'each' gave \(other.typeName), not a list")
+                    return ([], issues)
+                }
+            } catch {
+                issue("each: \(error.message)")
+                return ([], issues)
+            }
+        }
+        var out: [JSONObject] = []
+        out.reserveCapacity(items.count)
+        itemLoop: for item in items {
+            ctx.current = item
+            if let when = mapping.when {
+                do {
+                    switch try when.evaluate(ctx) {
+                    case .bool(true): break
+                    case .bool(false), .null: continue itemLoop
+                    case let other:
+                        issue("'when' gave \(other.typeName), not a boolean")
+                        continue itemLoop
+                    }
+                } catch {
+                    issue("when: \(error.message)")
+                    continue itemLoop
+                }
+            }
+            var object = JSONObject(minimumCapacity: mapping.fields.count + mapping.extraFields.count + 4)
+            for field in mapping.fields {
+                do {
+                    let v = try field.value.evaluate(ctx)
+                    if !v.isNull || mapping.keepNulls.contains(field.name) { object.append(field.name, v) }
+                } catch {
+                    issue("field '\(field.name)': \(error.message)")
+                    continue itemLoop
+                }
+            }
+            for field in mapping.extraFields {
+                do {
+                    let v = try field.value.evaluate(ctx)
+                    if !v.isNull || mapping.keepNulls.contains(field.name) { object.append(field.name, v) }
+                } catch {
+                    issue("field '\(field.name)': \(error.message)")
+                    continue itemLoop
+                }
+            }
+            guard let info = definition.catalogue[mapping.collection] else { continue }
+            switch info.kind {
+            case .vertex(let key):
+                guard let k = object[key.rawValue], !k.isNull else {
+                    issue("no value for the key '\(key.rawValue)'")
+                    continue itemLoop
+                }
+            case .edge(let from, let to, let fromField, let toField):
+                for (field, collection) in [(fromField, from), (toField, to)] {
+                    guard case .string(let end)? = object[field], !end.isEmpty else {
+                        issue("no value for '\(field)'")
+                        continue itemLoop
+                    }
+                    if !field.hasSuffix("_external_id") && !end.hasPrefix(collection + "/") {
+                        issue("'\(field)' is '\(end)', not \"\(collection)/<key>\"")
+                        continue itemLoop
+                    }
+                }
+                object.append("source", .string(source))
+                object.append("report", .string(report))
+                object.append("active", .bool(true))
+                object.append("timestamp", .int(timestamp))
+            }
+            out.append(object)
+        }
+        return (out, issues)
+    }
+
+    func recordIdentity(_ record: JSON, mapping: Mapping, context: EvalContext) -> String? {
+        guard let id = definition.endpoints[mapping.from]?.id else { return record["id"].map(renderString) }
+        guard let v = try? id.evaluate(context), !v.isNull else { return nil }
+        return renderString(v)
+    }
+
+    /// The identity of a mapped object within its collection: the key of a vertex, the two
+    /// endpoints of an edge.
+    public static func identity(of object: JSONObject, in info: CollectionInfo) -> String {
+        switch info.kind {
+        case .vertex(let key):
+            return renderString(object[key.rawValue] ?? .null)
+        case .edge(_, _, let fromField, let toField):
+            return renderString(object[fromField] ?? .null) + "\u{1F}" + renderString(object[toField] ?? .null)
+        }
+    }
+}

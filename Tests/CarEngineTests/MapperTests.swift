@@ -1,0 +1,114 @@
+import Testing
+
+@testable import CarEngine
+@testable import MappingDSL
+
+@Suite("Mapping records to CAR objects")
+struct MapperTests {
+    @Test func theReferenceConnectorMapsTheExampleRecords() {
+        var options = MapCommand.Options(
+            definitionPath: Repo.root + "/connectors/reference.yaml", recordsPath: Repo.root + "/examples/reference/records.json",
+            reportTime: 1_732_838_400_000)
+        options.source = "ref1"
+        options.pretty = true
+        let output = MapCommand.run(options)
+        #expect(output.exitCode == 0)
+        expectGolden(output.envelopes.joined(separator: "\n") + "\n", path: Repo.fixtures + "/golden/reference-map.json")
+        #expect(output.messages.last?.hasSuffix("ipaddress_port: 1 sent\n2 envelopes") == true)
+    }
+
+    func definition(_ yaml: String) throws -> ConnectorDefinition {
+        let result = DefinitionLoader.load(bytes: Array(yaml.utf8), path: "t.yaml")
+        return try #require(result.definition, "\(result.diagnostics.map(\.headline))")
+    }
+
+    static let header = """
+        format: 1
+        connector: {name: t, version: 1.0.0}
+        datasource: {base_url: "http://127.0.0.1:1"}
+        endpoints:
+          hosts: {path: /hosts/, id: $.id}
+
+        """
+
+    @Test func nullsAreLeftOutUnlessKept() throws {
+        let d = try definition(Self.header + """
+            vertices:
+              asset:
+                from: hosts
+                fields: {external_id: str($.id), name: $.name, description: $.missing, asset_type: $.kind}
+                keep_nulls: [asset_type]
+            """)
+        let mapper = Mapper(definition: d, source: "s", report: "r", timestamp: 5)
+        let (objects, issues) = mapper.map(["id": 1, "name": "a"], with: d.vertices[0], context: EvalContext(variables: d.variables.values([:])))
+        #expect(issues.isEmpty)
+        #expect(objects.map { JSON.object($0) } == [["external_id": "1", "name": "a", "asset_type": .null]])
+    }
+
+    @Test func fanOutConditionsAndEngineFieldsOfEdges() throws {
+        let d = try definition(Self.header + """
+            vertices:
+              asset: {from: hosts, fields: {external_id: str($.id), name: $.name}}
+              ipaddress: {from: hosts, each: "$.ips[*]", fields: {_key: "@.a"}}
+            edges:
+              asset_ipaddress:
+                from: hosts
+                each: $.ips[*]
+                when: "@.up"
+                fields: {_from_external_id: str($.id), _to: "concat('ipaddress/', @.a)"}
+            """)
+        let mapper = Mapper(definition: d, source: "src", report: "rep", timestamp: 7)
+        let record: JSON = ["id": 3, "name": "h", "ips": [["a": "10.0.0.1", "up": true], ["a": "10.0.0.2", "up": false], ["a": "10.0.0.3", "up": true]]]
+        let (edges, issues) = mapper.map(record, with: d.edges[0], context: EvalContext(variables: d.variables.values([:])))
+        #expect(issues.isEmpty)
+        #expect(edges.map { JSON.object($0) } == [
+            ["_from_external_id": "3", "_to": "ipaddress/10.0.0.1", "source": "src", "report": "rep", "active": true, "timestamp": 7],
+            ["_from_external_id": "3", "_to": "ipaddress/10.0.0.3", "source": "src", "report": "rep", "active": true, "timestamp": 7],
+        ])
+    }
+
+    @Test func problemsSkipTheRecordAndSayWhy() throws {
+        let d = try definition(Self.header + """
+            vertices:
+              asset: {from: hosts, fields: {external_id: str($.id), name: lower($.name)}}
+            """)
+        let mapper = Mapper(definition: d, source: "s", report: "r", timestamp: 0)
+        let ctx = EvalContext(variables: d.variables.values([:]))
+        let (objects, issues) = mapper.map(["id": 9, "name": 42], with: d.vertices[0], context: ctx)
+        #expect(objects.isEmpty)
+        #expect(issues.map(\.description) == ["asset (asset) record 9: field 'name': lower expects a string as its argument, found integer"])
+        let (none, keyIssues) = mapper.map(["name": "x"], with: d.vertices[0], context: ctx)
+        #expect(none.isEmpty)
+        #expect(keyIssues.map(\.description) == ["asset (asset): no value for the key 'external_id'"])
+    }
+
+    @Test func envelopesHoldAtMostAPageOfObjects() {
+        var batcher = EnvelopeBatcher(source: "s", report: "r", reportTime: 1, connector: ConnectorInfo(name: "c", version: "1.0.0"), pageSize: 2)
+        for i in 0..<5 {
+            var o = JSONObject()
+            o["external_id"] = .string(String(i))
+            batcher.add(o, to: i < 3 ? "asset" : "user")
+        }
+        batcher.flush()
+        #expect(batcher.envelopes.count == 3)
+        #expect(batcher.envelopes.map { ($0["asset"]?.arrayValue?.count ?? 0) + ($0["user"]?.arrayValue?.count ?? 0) } == [2, 2, 1])
+        #expect(batcher.envelopes[1].objectValue?.keys == ["source", "report", "asset", "user"])
+    }
+
+    @Test func duplicatesAreSentOnce() throws {
+        let path = Repo.temporaryPath("duplicates-records.json")
+        try FileIO.write(Array(#"{"hosts": [{"id": 1, "name": "a"}, {"id": 1, "name": "b"}, {"id": 2, "name": "c"}]}"#.utf8), to: path)
+        let defPath = Repo.fixtures + "/valid/minimal.yaml"
+        let output = MapCommand.run(MapCommand.Options(definitionPath: defPath, recordsPath: path, reportTime: 1))
+        #expect(output.exitCode == 0)
+        #expect(output.messages.last?.contains("asset: 2 sent, 1 duplicates") == true)
+    }
+
+    @Test func badRecordsFilesAreReported() throws {
+        let path = Repo.temporaryPath("bad-records.json")
+        try FileIO.write(Array("{\"hosts\": [1,]}".utf8), to: path)
+        let output = MapCommand.run(MapCommand.Options(definitionPath: Repo.fixtures + "/valid/minimal.yaml", recordsPath: path, reportTime: 1))
+        #expect(output.exitCode == 1)
+        #expect(output.messages == ["\(path):1:14: error: unexpected ']', expected a value"])
+    }
+}
