@@ -76,3 +76,35 @@ struct DocumentationTests {
         }
     }
 }
+
+@Suite("The definition reference")
+struct DefinitionReferenceTests {
+    /// The ```yaml blocks of docs/definition-format.md.
+    static let blocks: [String] = {
+        guard let text = Repo.read(Repo.root + "/docs/definition-format.md") else { return [] }
+        var out: [String] = []
+        var current: [Substring]?
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line == "```yaml" {
+                current = []
+            } else if line == "```", let c = current {
+                out.append(c.joined(separator: "\n"))
+                current = nil
+            } else {
+                current?.append(line)
+            }
+        }
+        return out
+    }()
+
+    @Test func everyExampleIsValidYAML() {
+        #expect(Self.blocks.count >= 30)
+        for block in Self.blocks {
+            do {
+                _ = try YAMLLoader.load(text: block)
+            } catch {
+                Issue.record("\(error.message) at \(error.location.map { "\($0.line):\($0.column)" } ?? "?") in\n\(block)")
+            }
+        }
+    }
+}
