@@ -8,7 +8,7 @@ struct Car: AsyncParsableCommand {
         commandName: "car",
         abstract: "Runs declarative connectors for the CAR asset graph of IBM Cloud Pak for Security.",
         version: CarEngineVersion.current,
-        subcommands: [Validate.self, Map.self, Schema.self, Functions.self, Bench.self])
+        subcommands: [Demo.self, Validate.self, Map.self, Schema.self, Functions.self, Bench.self])
 
     /// Exit code 2 for usage errors, as the framework's deployments expect.
     static func main() async {
@@ -140,5 +140,16 @@ struct Map: ParsableCommand {
         for e in output.envelopes { Console.out(e + "\n") }
         for m in output.messages { Console.err(m + "\n") }
         if output.exitCode != 0 { throw ExitCode(output.exitCode) }
+    }
+}
+
+struct Demo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what car does, with nothing to configure (run from the repository's top folder).")
+
+    func run() throws {
+        let (output, code) = DemoCommand.run()
+        Console.out(output)
+        if code != 0 { throw ExitCode(code) }
     }
 }

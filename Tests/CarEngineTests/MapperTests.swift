@@ -112,3 +112,18 @@ struct MapperTests {
         #expect(output.messages == ["\(path):1:14: error: unexpected ']', expected a value"])
     }
 }
+
+@Suite("car demo")
+struct DemoTests {
+    @Test func theDemoRunsOnEmbeddedDefaults() {
+        let (output, code) = DemoCommand.run(root: Repo.root)
+        #expect(code == 0)
+        expectGolden(output, path: Repo.fixtures + "/golden/demo.txt")
+    }
+
+    @Test func outsideTheRepositoryItSaysWhereToRunIt() {
+        let (output, code) = DemoCommand.run(root: "/nonexistent")
+        #expect(code == 1)
+        #expect(output == "no definitions in /nonexistent/connectors: run the demo from the repository's top folder\n")
+    }
+}
