@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+
+/// Runs the built `car` executable (built by `swift build --build-tests`, as CI does).
+enum CarBinary {
+    static let path = Repo.root + "/.build/debug/car"
+    static var exists: Bool { FileManager.default.isExecutableFile(atPath: path) }
+
+    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: Repo.root)
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+@Suite("The car command line", .enabled(if: CarBinary.exists, "the car executable is not built"))
+struct CommandLineTests {
+    @Test func validateExitCodes() throws {
+        #expect(try CarBinary.run(["validate", "connectors/reference.yaml"]).status == 0)
+        let invalid = try CarBinary.run(["validate", "Tests/CarEngineTests/Fixtures/invalid/wrong-arity.yaml"])
+        #expect(invalid.status == 1)
+        #expect(invalid.stdout.hasPrefix("Tests/CarEngineTests/Fixtures/invalid/wrong-arity.yaml:22:13: error: 'join' takes 2 arguments"))
+    }
+
+    @Test(arguments: [["validate"], ["validate", "--format", "xml", "x.yaml"], ["validate", "--bogus", "x.yaml"], ["no-such-command"]])
+    func usageErrorsExitWithTwo(arguments: [String]) throws {
+        let result = try CarBinary.run(arguments)
+        #expect(result.status == 2)
+        #expect(result.stderr.hasPrefix("Error: "))
+    }
+
+    @Test func mapPrintsOneEnvelopePerLineWhenNotOnATerminal() throws {
+        let result = try CarBinary.run([
+            "map", "connectors/reference.yaml", "--records", "examples/reference/records.json", "--report-time", "1732838400000",
+        ])
+        #expect(result.status == 0)
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines.allSatisfy { $0.hasPrefix("{\"source\":{\"_key\":\"local\"") })
+        #expect(result.stderr.hasSuffix("2 envelopes\n"))
+    }
+}
