@@ -48,33 +48,20 @@ public enum YAMLLoader {
     }
 
     private static func firstInvalidUTF8(_ bytes: [UInt8]) -> (Int, Int, Int) {
+        let offset = UTF8Check.firstInvalid(in: bytes) ?? max(0, bytes.count - 1)
+        // Line and column of the offset; the bytes before it are valid UTF-8.
+        let before = String(decoding: bytes[0..<offset], as: UTF8.self)
         var line = 1
         var column = 1
-        var i = 0
-        while i < bytes.count {
-            let c = bytes[i]
-            var length = 0
-            if c < 0x80 {
-                length = 1
-            } else if c >= 0xC2 && c <= 0xDF {
-                length = 2
-            } else if c >= 0xE0 && c <= 0xEF {
-                length = 3
-            } else if c >= 0xF0 && c <= 0xF4 {
-                length = 4
-            }
-            if length == 0 || i + length > bytes.count || String(validating: bytes[i..<(i + length)], as: UTF8.self) == nil {
-                return (i, line, column)
-            }
-            if c == 0x0A {
+        for u in before.unicodeScalars {
+            if u == "\n" {
                 line += 1
                 column = 1
             } else {
                 column += 1
             }
-            i += length
         }
-        return (max(0, bytes.count - 1), line, column)
+        return (offset, line, column)
     }
 
     private static func firstControlCharacter(_ text: String) -> (Int, Int)? {

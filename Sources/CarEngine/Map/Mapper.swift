@@ -123,22 +123,15 @@ public struct Mapper: Sendable {
                 }
             }
             var object = JSONObject(minimumCapacity: mapping.fields.count + mapping.extraFields.count + 4)
-            for field in mapping.fields {
-                do {
-                    let v = try field.value.evaluate(ctx)
-                    if !v.isNull || mapping.keepNulls.contains(field.name) { object.append(field.name, v) }
-                } catch {
-                    issue("field '\(field.name)': \(error.message)")
-                    continue itemLoop
-                }
-            }
-            for field in mapping.extraFields {
-                do {
-                    let v = try field.value.evaluate(ctx)
-                    if !v.isNull || mapping.keepNulls.contains(field.name) { object.append(field.name, v) }
-                } catch {
-                    issue("field '\(field.name)': \(error.message)")
-                    continue itemLoop
+            for fields in [mapping.fields, mapping.extraFields] {
+                for field in fields {
+                    do {
+                        let v = try field.value.evaluate(ctx)
+                        if !v.isNull || mapping.keepNulls.contains(field.name) { object.append(field.name, v) }
+                    } catch {
+                        issue("field '\(field.name)': \(error.message)")
+                        continue itemLoop
+                    }
                 }
             }
             guard let info = definition.catalogue[mapping.collection] else { continue }

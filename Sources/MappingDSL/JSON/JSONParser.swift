@@ -290,27 +290,7 @@ private struct Impl {
     }
 
     func firstInvalidUTF8(from start: Int, to end: Int) -> Int {
-        var i = start
-        while i < end {
-            let c = buffer[i]
-            let length: Int
-            if c < 0x80 {
-                length = 1
-            } else if c >= 0xC2 && c <= 0xDF {
-                length = 2
-            } else if c >= 0xE0 && c <= 0xEF {
-                length = 3
-            } else if c >= 0xF0 && c <= 0xF4 {
-                length = 4
-            } else {
-                return i
-            }
-            if i + length > end { return i }
-            let slice = UnsafeBufferPointer(rebasing: buffer[i..<(i + length)])
-            if String(validating: slice, as: UTF8.self) == nil { return i }
-            i += length
-        }
-        return start
+        UTF8Check.firstInvalid(in: UnsafeBufferPointer(rebasing: buffer[start..<end])).map { start + $0 } ?? start
     }
 
     mutating func parseHex4() throws(JSONParseError) -> UInt32 {
@@ -419,4 +399,32 @@ private struct Impl {
 
     @inline(__always)
     func isDigit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
+}
+
+/// Finding where UTF-8 goes wrong, for error messages.
+public enum UTF8Check {
+    /// The offset of the first byte that does not start a valid UTF-8 sequence, or `nil`.
+    public static func firstInvalid<C: Collection>(in bytes: C) -> Int? where C.Element == UInt8, C.Index == Int {
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            let c = bytes[i]
+            let length: Int
+            if c < 0x80 {
+                length = 1
+            } else if c >= 0xC2 && c <= 0xDF {
+                length = 2
+            } else if c >= 0xE0 && c <= 0xEF {
+                length = 3
+            } else if c >= 0xF0 && c <= 0xF4 {
+                length = 4
+            } else {
+                return i - bytes.startIndex
+            }
+            if i + length > bytes.endIndex || String(validating: bytes[i..<(i + length)], as: UTF8.self) == nil {
+                return i - bytes.startIndex
+            }
+            i += length
+        }
+        return nil
+    }
 }
