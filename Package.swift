@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "car",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "car", targets: ["car"]),
         .library(name: "CarEngine", targets: ["CarEngine"]),
@@ -14,10 +14,16 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
         .target(name: "MappingDSL"),
+        .target(name: "LoopbackHTTP"),
         .target(
             name: "CarEngine",
-            dependencies: ["MappingDSL", .product(name: "Yams", package: "Yams")]
+            dependencies: ["MappingDSL", "CCurl", .product(name: "Yams", package: "Yams")]
         ),
         .executableTarget(
             name: "car",
@@ -26,7 +32,7 @@ let package = Package(
         .testTarget(name: "MappingDSLTests", dependencies: ["MappingDSL"]),
         .testTarget(
             name: "CarEngineTests",
-            dependencies: ["CarEngine", "MappingDSL"],
+            dependencies: ["CarEngine", "MappingDSL", "LoopbackHTTP"],
             exclude: ["Fixtures"]
         ),
     ],

@@ -1,0 +1,200 @@
+import CCurl
+import Foundation
+import Synchronization
+
+/// HTTP over libcurl. Easy handles are pooled and reused, so connections to a host stay open
+/// between requests (keep-alive). Each transfer runs on a thread of its own (libcurl blocks),
+/// never on Swift's cooperative pool. Cancelling the calling task aborts the transfer.
+public final class CurlTransport: HTTPTransport {
+    private static let globalInit: Bool = {
+        curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
+    }()
+
+    /// A libcurl easy handle; used by one transfer at a time.
+    struct Handle: @unchecked Sendable {
+        let pointer: UnsafeMutableRawPointer
+    }
+
+    private let idle = Mutex<[Handle]>([])
+    private let maxIdle: Int
+    /// The largest response body accepted.
+    public let maxBodyBytes: Int
+
+    public init(maxIdleHandles: Int = 16, maxBodyBytes: Int = 512 << 20) {
+        _ = Self.globalInit
+        self.maxIdle = maxIdleHandles
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    deinit {
+        for h in idle.withLock({ $0 }) { curl_easy_cleanup(h.pointer) }
+    }
+
+    private func takeHandle() -> UnsafeMutableRawPointer? {
+        if let h = idle.withLock({ $0.popLast() }) { return h.pointer }
+        return curl_easy_init()
+    }
+
+    private func returnHandle(_ pointer: UnsafeMutableRawPointer) {
+        let h = Handle(pointer: pointer)
+        let kept = idle.withLock { list -> Bool in
+            guard list.count < maxIdle else { return false }
+            list.append(h)
+            return true
+        }
+        if !kept { curl_easy_cleanup(pointer) }
+    }
+
+    public func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse {
+        let transfer = Transfer(maxBodyBytes: maxBodyBytes)
+        let result: Result<HTTPResponse, TransportError> = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<HTTPResponse, TransportError>, Never>) in
+                if Task.isCancelled {
+                    continuation.resume(returning: .failure(TransportError(.cancelled, "cancelled")))
+                    return
+                }
+                let thread = Thread { [self] in
+                    continuation.resume(returning: perform(request, transfer))
+                }
+                thread.stackSize = 1 << 20
+                thread.start()
+            }
+        } onCancel: {
+            transfer.cancel()
+        }
+        return try result.get()
+    }
+
+    private func perform(_ request: HTTPRequest, _ transfer: Transfer) -> Result<HTTPResponse, TransportError> {
+        guard let handle = takeHandle() else { return .failure(TransportError(.other, "libcurl could not create a handle")) }
+        defer { returnHandle(handle) }
+        curl_easy_reset(handle)
+        var headerList: UnsafeMutablePointer<curl_slist>?
+        defer { curl_slist_free_all(headerList) }
+        var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+
+        let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errorPointer in
+            car_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorPointer.baseAddress)
+            car_curl_setopt_string(handle, CURLOPT_URL, request.url)
+            car_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+            car_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
+            car_curl_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, "")
+            car_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, request.followRedirects ? 1 : 0)
+            car_curl_setopt_long(handle, CURLOPT_MAXREDIRS, 10)
+            car_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(request.connectTimeoutMs))
+            car_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(request.timeoutMs))
+            car_curl_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1)
+            let tls = request.tls
+            car_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, tls.insecureSkipVerify ? 0 : 1)
+            car_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, tls.insecureSkipVerify ? 0 : 2)
+            if let ca = tls.caBundle { car_curl_setopt_string(handle, CURLOPT_CAINFO, ca) }
+            if let cert = tls.clientCert { car_curl_setopt_string(handle, CURLOPT_SSLCERT, cert) }
+            if let key = tls.clientKey { car_curl_setopt_string(handle, CURLOPT_SSLKEY, key) }
+
+            switch request.method {
+            case "GET": car_curl_setopt_long(handle, CURLOPT_HTTPGET, 1)
+            case "HEAD": car_curl_setopt_long(handle, CURLOPT_NOBODY, 1)
+            default: car_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
+            }
+            if let body = request.body {
+                car_curl_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+                body.withUnsafeBytes { raw in
+                    // COPYPOSTFIELDS copies the bytes, so the buffer need not outlive this call.
+                    _ = car_curl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)))
+                }
+            }
+            for (name, value) in request.headers { headerList = curl_slist_append(headerList, "\(name): \(value)") }
+            // No "Expect: 100-continue" round trip for larger bodies.
+            headerList = curl_slist_append(headerList, "Expect:")
+            car_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
+
+            let context = Unmanaged.passUnretained(transfer).toOpaque()
+            car_curl_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION, curlWrite)
+            car_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, context)
+            car_curl_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION, curlHeader)
+            car_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, context)
+            car_curl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
+            car_curl_setopt_progress_callback(handle, curlProgress)
+            car_curl_setopt_pointer(handle, CURLOPT_XFERINFODATA, context)
+            return curl_easy_perform(handle)
+        }
+        if code != CURLE_OK {
+            let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+            if transfer.isCancelled { return .failure(TransportError(.cancelled, "cancelled")) }
+            if transfer.tooLarge { return .failure(TransportError(.other, "the response is larger than \(maxBodyBytes >> 20) MB")) }
+            return .failure(TransportError(Self.kind(of: code), message))
+        }
+        var status = 0
+        car_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        var effective: UnsafeMutablePointer<CChar>?
+        car_curl_getinfo_string(handle, CURLINFO_EFFECTIVE_URL, &effective)
+        let url = effective.map { String(cString: $0) } ?? request.url
+        return .success(HTTPResponse(status: status, headers: transfer.headers, body: transfer.body, url: url))
+    }
+
+    static func kind(of code: CURLcode) -> TransportError.Kind {
+        switch code {
+        case CURLE_COULDNT_CONNECT: return .refused
+        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY: return .dns
+        case CURLE_OPERATION_TIMEDOUT: return .timeout
+        case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
+            CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS,
+            CURLE_SSL_CRL_BADFILE, CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED, CURLE_SSL_SHUTDOWN_FAILED:
+            return .tls
+        case CURLE_GOT_NOTHING, CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_PARTIAL_FILE: return .connection
+        case CURLE_ABORTED_BY_CALLBACK: return .cancelled
+        default: return .other
+        }
+    }
+}
+
+/// The state of one transfer, shared with libcurl's callbacks.
+final class Transfer: @unchecked Sendable {
+    // body and headers are written by the transfer's thread only, and read after it finished.
+    var body: [UInt8] = []
+    var headers: [(name: String, value: String)] = []
+    var tooLarge = false
+    let maxBodyBytes: Int
+    private let cancelled = Atomic<Bool>(false)
+
+    init(maxBodyBytes: Int) { self.maxBodyBytes = maxBodyBytes }
+
+    func cancel() { cancelled.store(true, ordering: .relaxed) }
+    var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
+}
+
+private func curlWrite(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ userdata: UnsafeMutableRawPointer?) -> Int {
+    guard let data, let userdata else { return 0 }
+    let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+    let n = size * count
+    if transfer.body.count + n > transfer.maxBodyBytes {
+        transfer.tooLarge = true
+        return 0
+    }
+    data.withMemoryRebound(to: UInt8.self, capacity: n) { transfer.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: n)) }
+    return n
+}
+
+private func curlHeader(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ userdata: UnsafeMutableRawPointer?) -> Int {
+    guard let data, let userdata else { return 0 }
+    let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+    let n = size * count
+    let line = data.withMemoryRebound(to: UInt8.self, capacity: n) { String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self) }
+    if line.hasPrefix("HTTP/") {
+        // A new response (after a redirect or 100 Continue): start over.
+        transfer.headers = []
+    } else if let colon = line.firstIndex(of: ":") {
+        let name = String(line[..<colon])
+        let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+        transfer.headers.append((name, value))
+    }
+    return n
+}
+
+private func curlProgress(_ userdata: UnsafeMutableRawPointer?, _ dltotal: curl_off_t, _ dlnow: curl_off_t, _ ultotal: curl_off_t,
+                          _ ulnow: curl_off_t) -> Int32
+{
+    guard let userdata else { return 0 }
+    return Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue().isCancelled ? 1 : 0
+}
