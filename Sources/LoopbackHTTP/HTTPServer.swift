@@ -214,11 +214,11 @@ public final class HTTPServer: Sendable {
                 s.maxInFlight = max(s.maxInFlight, s.inFlight)
             }
             let response = handler(request)
+            if response.delayMs > 0 { usleep(UInt32(min(response.delayMs, 60_000)) * 1000) }
             state.withLock { s in
                 s.inFlight -= 1
                 s.requests += 1
             }
-            if response.delayMs > 0 { usleep(UInt32(min(response.delayMs, 60_000)) * 1000) }
             var out = Array("HTTP/1.1 \(response.status) \(Reason.phrase(response.status))\r\n".utf8)
             var headers = response.headers
             if !headers.contains(where: { $0.name.lowercased() == "content-length" }) {
@@ -254,7 +254,7 @@ public final class HTTPServer: Sendable {
 /// A server that could not start.
 public struct ServerError: Error, CustomStringConvertible, Sendable {
     public var description: String
-    init(_ d: String) { description = d }
+    public init(_ d: String) { description = d }
 }
 
 struct SocketReader {
@@ -324,4 +324,38 @@ public enum PercentDecoding {
         }
         return String(decoding: out, as: UTF8.self)
     }
+}
+
+/// A loopback port that refuses connections: bound, never listening, held until released, so
+/// that no other server can take it meanwhile.
+public final class RefusingPort: Sendable {
+    private let fd: Int32
+    public let port: UInt16
+
+    public init() throws {
+        let sock = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard sock >= 0 else { throw ServerError("socket: \(String(cString: strerror(errno)))") }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = 0
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(sock, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else {
+            close(sock)
+            throw ServerError("bind: \(String(cString: strerror(errno)))")
+        }
+        var actual = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &actual) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(sock, $0, &length) }
+        }
+        fd = sock
+        port = UInt16(bigEndian: actual.sin_port)
+    }
+
+    deinit { close(fd) }
+
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
 }

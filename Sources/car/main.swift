@@ -8,7 +8,7 @@ struct Car: AsyncParsableCommand {
         commandName: "car",
         abstract: "Runs declarative connectors for the CAR asset graph of IBM Cloud Pak for Security.",
         version: CarEngineVersion.current,
-        subcommands: [Demo.self, Validate.self, Map.self, Schema.self, Functions.self, Bench.self])
+        subcommands: [Demo.self, Validate.self, Run.self, Map.self, Schema.self, Functions.self, Bench.self])
 
     /// Exit code 2 for usage errors, as the framework's deployments expect.
     static func main() async {
@@ -150,6 +150,49 @@ struct Demo: ParsableCommand {
     func run() throws {
         let (output, code) = DemoCommand.run()
         Console.out(output)
+        if code != 0 { throw ExitCode(code) }
+    }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a connector. Takes the flags and environment variables of car-connector-framework deployments.",
+        discussion: """
+            Parameters come from --param NAME=VALUE and from CONFIGURATION_AUTH_<NAME> / \
+            CONFIGURATION_PARAMETER_<NAME>. -connection-test (or DATASOURCE_CONNECTION_TEST=true) \
+            only tests the datasource connection and exits 0 or with the failure's code (50-55).
+            """)
+
+    @Argument(help: "The definition file.")
+    var definition: String
+
+    @Flag(name: [.customLong("connection-test"), .customLong("connection-test", withSingleDash: true)],
+          help: "Only test the datasource connection.")
+    var connectionTest = false
+
+    @Flag(name: [.customShort("d"), .customLong("debug")], help: "Debug logging (also DEBUG=true).")
+    var debug = false
+
+    @Option(name: .customLong("log-format"), help: "json or text (default: text on a terminal, json otherwise).")
+    var logFormat: String?
+
+    @Option(name: .customLong("param"), help: "A parameter value, NAME=VALUE (repeatable).")
+    var params: [String] = []
+
+    func run() async throws {
+        var options = RunOptions(definitionPath: definition)
+        options.connectionTest = connectionTest
+        options.debug = debug
+        if let logFormat {
+            guard let f = Logger.Format(rawValue: logFormat) else { throw ValidationError("--log-format must be json or text") }
+            options.logFormat = f
+        }
+        for p in params {
+            guard let eq = p.firstIndex(of: "=") else { throw ValidationError("--param takes NAME=VALUE, found '\(p)'") }
+            options.parameters[String(p[..<eq])] = String(p[p.index(after: eq)...])
+        }
+        options.environment = ProcessEnvironment.all()
+        let code = await RunCommand.execute(options)
         if code != 0 { throw ExitCode(code) }
     }
 }

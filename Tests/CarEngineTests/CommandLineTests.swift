@@ -6,8 +6,9 @@ enum CarBinary {
     static let path = Repo.root + "/.build/debug/car"
     static var exists: Bool { FileManager.default.isExecutableFile(atPath: path) }
 
-    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: Repo.root)
@@ -48,5 +49,22 @@ struct CommandLineTests {
         #expect(lines.count == 2)
         #expect(lines.allSatisfy { $0.hasPrefix("{\"source\":{\"_key\":\"local\"") })
         #expect(result.stderr.hasSuffix("2 envelopes\n"))
+    }
+
+    @Test func connectionTestWithTheFrameworksFlagAndEnvironment() throws {
+        let server = try referenceAuthServer()
+        defer { server.stop() }
+        let ok = try CarBinary.run(["run", "connectors/reference.yaml", "-connection-test"],
+                                   environment: ["CONFIGURATION_AUTH_URL": server.baseURL, "CONFIGURATION_AUTH_PASSWORD": "admin"])
+        #expect(ok.status == 0)
+        #expect(ok.stderr.contains("\"message\":\"connection test passed: the datasource answered\""))
+        let wrong = try CarBinary.run(["run", "connectors/reference.yaml", "--connection-test", "--param", "password=hunter22"],
+                                      environment: ["CONFIGURATION_AUTH_URL": server.baseURL])
+        #expect(wrong.status == 53)
+        #expect(!wrong.stderr.contains("hunter22"))
+        let viaEnvironment = try CarBinary.run(["run", "connectors/reference.yaml"],
+                                               environment: ["CONFIGURATION_AUTH_URL": server.baseURL, "CONFIGURATION_AUTH_PASSWORD": "admin",
+                                                             "DATASOURCE_CONNECTION_TEST": "true"])
+        #expect(viaEnvironment.status == 0)
     }
 }

@@ -52,9 +52,8 @@ struct CurlTransportTests {
     }
 
     @Test func refusedConnections() async throws {
-        let server = try HTTPServer { _ in .json("[]") }
-        let url = server.baseURL + "/"
-        server.stop()
+        let closed = try RefusingPort()
+        let url = closed.baseURL + "/"
         do {
             _ = try await transport.send(HTTPRequest(url: url))
             Issue.record("expected a failure")

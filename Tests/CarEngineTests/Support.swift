@@ -29,7 +29,7 @@ enum Repo {
 
     /// A path for a scratch file of this test process, outside the repository.
     static func temporaryPath(_ name: String) -> String {
-        "/tmp/car-tests-\(ProcessInfo.id)-\(name)"
+        "/tmp/car-tests-\(TestProcess.id)-\(name)"
     }
 
     static func read(_ path: String) -> String? {
@@ -38,7 +38,7 @@ enum Repo {
     }
 }
 
-enum ProcessInfo {
+enum TestProcess {
     static let id = Int(getpid())
 }
 

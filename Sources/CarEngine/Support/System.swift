@@ -13,6 +13,20 @@ public enum Environment {
     }
 }
 
+/// The whole environment of the process.
+public enum ProcessEnvironment {
+    public static func all() -> [String: String] {
+        var out: [String: String] = [:]
+        var p = environ
+        while let entry = p.pointee {
+            let text = String(cString: entry)
+            if let eq = text.firstIndex(of: "=") { out[String(text[..<eq])] = String(text[text.index(after: eq)...]) }
+            p += 1
+        }
+        return out
+    }
+}
+
 /// Directory contents.
 public enum DirectoryListing {
     /// The names of the entries of a directory (without . and ..); empty when it cannot be read.
@@ -42,5 +56,12 @@ public enum Clock {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    /// Now, in epoch microseconds.
+    public static func nowMicroseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
     }
 }

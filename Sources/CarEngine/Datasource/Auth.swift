@@ -1,0 +1,183 @@
+import MappingDSL
+
+/// Credentials of the datasource: static ones rendered once; tokens from a token endpoint or a
+/// login, cached until shortly before they expire and renewed once on a 401.
+final class AuthSession: Sendable {
+    enum Placement: Sendable {
+        case header(String, prefix: String)
+        case query(String)
+        case cookie
+    }
+
+    enum Kind: Sendable {
+        case none
+        case fixed(Placement, String)
+        case oauth2(tokenURL: Template, clientID: Template, clientSecret: Template, scope: Template?, audience: Template?, inBody: Bool,
+                    extra: [(String, Template)])
+        case session(login: RequestSpec, token: Expr?, cookie: String?, placement: Placement, expiresIn: Expr?)
+    }
+
+    let kind: Kind
+    let state = TokenState()
+
+    init(spec: AuthSpec, context: EvalContext, redactor: Redactor) throws(RunFailure) {
+        func render(_ t: Template, _ what: String) throws(RunFailure) -> String {
+            do { return try t.render(context) } catch {
+                throw RunFailure(.invalidParameter, "auth \(what): \(error.message)")
+            }
+        }
+        switch spec {
+        case .none:
+            kind = .none
+        case .basic(let u, let p):
+            let user = try render(u, "username")
+            let password = try render(p, "password")
+            let encoded = Base64.encode(Array("\(user):\(password)".utf8))
+            redactor.add(password)
+            redactor.add(encoded)
+            kind = .fixed(.header("Authorization", prefix: "Basic "), encoded)
+        case .bearer(let t):
+            let token = try render(t, "token")
+            redactor.add(token)
+            kind = .fixed(.header("Authorization", prefix: "Bearer "), token)
+        case .apiKey(let v, let header, let prefix, let query):
+            let value = try render(v, "value")
+            redactor.add(value)
+            kind = .fixed(query.map { .query($0) } ?? .header(header ?? "Authorization", prefix: prefix), value)
+        case .oauth2ClientCredentials(let url, let id, let secret, let scope, let audience, let inBody, let extra):
+            redactor.add(try render(secret, "client_secret"))
+            kind = .oauth2(tokenURL: url, clientID: id, clientSecret: secret, scope: scope, audience: audience, inBody: inBody, extra: extra)
+        case .session(let login, let token, let cookie, let header, let prefix, let query, let expiresIn):
+            let placement: Placement = cookie != nil && header == nil && query == nil
+                ? .cookie : query.map { .query($0) } ?? .header(header ?? "Authorization", prefix: prefix)
+            kind = .session(login: login, token: token, cookie: cookie, placement: placement, expiresIn: expiresIn)
+        }
+    }
+
+    /// Whether a 401 can be cured by authenticating again.
+    var refreshable: Bool {
+        switch kind {
+        case .oauth2, .session: return true
+        default: return false
+        }
+    }
+
+    func invalidate() async { await state.clear() }
+
+    func apply(to request: inout PreparedRequest, client: DatasourceClient) async throws {
+        switch kind {
+        case .none: return
+        case .fixed(let placement, let value): Self.place(value, placement, &request)
+        case .oauth2, .session:
+            let credential = try await state.current { try await self.obtain(client) }
+            Self.place(credential.value, credential.placement, &request)
+        }
+    }
+
+    static func place(_ value: String, _ placement: Placement, _ request: inout PreparedRequest) {
+        switch placement {
+        case .header(let name, let prefix): request.setHeader(name, prefix + value)
+        case .query(let name): request.query.append((name, value))
+        case .cookie: request.setHeader("Cookie", value)
+        }
+    }
+
+    /// Gets a new token or session.
+    func obtain(_ client: DatasourceClient) async throws -> TokenState.Credential {
+        let ctx = client.context()
+        switch kind {
+        case .oauth2(let urlTemplate, let id, let secret, let scope, let audience, let inBody, let extra):
+            let clientID = try client.render(id, ctx, "auth client_id")
+            let clientSecret = try client.render(secret, ctx, "auth client_secret")
+            var form: [(String, String)] = [("grant_type", "client_credentials")]
+            if let scope { form.append(("scope", try client.render(scope, ctx, "auth scope"))) }
+            if let audience { form.append(("audience", try client.render(audience, ctx, "auth audience"))) }
+            for (n, t) in extra { form.append((n, try client.render(t, ctx, "auth \(n)"))) }
+            var request = PreparedRequest(
+                method: "POST", url: URLs.join(client.baseURL, try client.render(urlTemplate, ctx, "auth token_url")),
+                timeoutMs: client.definition.datasource.requestTimeoutMs, followRedirects: false)
+            request.headers = client.defaultHeaders
+            request.setHeader("Accept", "application/json")
+            request.setHeader("Content-Type", "application/x-www-form-urlencoded")
+            if inBody {
+                form += [("client_id", clientID), ("client_secret", clientSecret)]
+            } else {
+                let basic = Base64.encode(Array("\(URLs.encodeQuery(clientID)):\(URLs.encodeQuery(clientSecret))".utf8))
+                client.redactor.add(basic)
+                request.setHeader("Authorization", "Basic " + basic)
+            }
+            request.body = Array(URLs.formEncode(form).utf8)
+            let exchange = try await authExchange(client, request, "OAuth2 token request")
+            guard case .string(let token)? = exchange.body["access_token"], !token.isEmpty else {
+                throw RunFailure(.datasourceAuthentication, "the OAuth2 token response of \(client.redactor.redact(exchange.url)) has no access_token")
+            }
+            client.redactor.add(token)
+            let seconds = exchange.body["expires_in"]?.doubleValue ?? 3600
+            return TokenState.Credential(value: token, placement: .header("Authorization", prefix: "Bearer "), expiresAt: Self.expiry(seconds))
+        case .session(let login, let tokenExpr, let cookieName, let placement, let expiresIn):
+            let request = try client.prepare(login, ctx, what: "session login")
+            let exchange = try await authExchange(client, request, "session login")
+            var value: String?
+            if let tokenExpr {
+                var c = ctx
+                c.document = exchange.body
+                if let v = try? tokenExpr.evaluate(c), !v.isNull { value = renderString(v) }
+            } else if let cookieName {
+                value = HeaderValues.cookie(exchange.response.headerValues("Set-Cookie"), named: cookieName)
+            }
+            guard let value, !value.isEmpty else {
+                throw RunFailure(.datasourceAuthentication, "the session login at \(client.redactor.redact(exchange.url)) gave no \(tokenExpr != nil ? "token" : "cookie '\(cookieName ?? "")'")")
+            }
+            client.redactor.add(value)
+            var seconds: Double?
+            if let expiresIn {
+                var c = ctx
+                c.document = exchange.body
+                seconds = (try? expiresIn.evaluate(c))?.doubleValue
+            }
+            return TokenState.Credential(value: value, placement: placement, expiresAt: seconds.map(Self.expiry))
+        default:
+            throw RunFailure(.general, "no credentials to obtain")
+        }
+    }
+
+    /// A token request; its refusals are authentication failures (52).
+    func authExchange(_ client: DatasourceClient, _ request: PreparedRequest, _ what: String) async throws -> Exchange {
+        do {
+            return try await client.execute(request, endpoint: nil, what: what, authenticate: false)
+        } catch let failure as RunFailure where [.datasourceInvalidParameter, .datasourceForbidden].contains(failure.failureClass) {
+            throw RunFailure(.datasourceAuthentication, failure.message)
+        }
+    }
+
+    /// The time to renew a token that lives `seconds`: a minute early, or a tenth of its life.
+    static func expiry(_ seconds: Double) -> Int64 {
+        let margin = min(60, seconds / 10)
+        return Clock.nowMs() + Int64((seconds - margin) * 1000)
+    }
+}
+
+/// The current token, obtained once even when many requests ask at the same time.
+actor TokenState {
+    struct Credential: Sendable {
+        var value: String
+        var placement: AuthSession.Placement
+        var expiresAt: Int64?
+    }
+
+    private var credential: Credential?
+    private var pending: Task<Credential, Error>?
+
+    func current(_ obtain: @Sendable @escaping () async throws -> Credential) async throws -> Credential {
+        if let c = credential, c.expiresAt.map({ Clock.nowMs() < $0 }) ?? true { return c }
+        if let pending { return try await pending.value }
+        let task = Task { try await obtain() }
+        pending = task
+        defer { pending = nil }
+        let c = try await task.value
+        credential = c
+        return c
+    }
+
+    func clear() { credential = nil }
+}

@@ -1,0 +1,456 @@
+import MappingDSL
+import Synchronization
+
+/// A request ready to send, before auth is applied.
+struct PreparedRequest: Sendable {
+    var method: String
+    var url: String
+    var query: [(name: String, value: String)] = []
+    var headers: [(name: String, value: String)] = []
+    var body: [UInt8]?
+    var timeoutMs: Int64
+    var followRedirects: Bool
+
+    /// The URL with the query.
+    var fullURL: String {
+        guard !query.isEmpty else { return url }
+        let q = query.map { URLs.encodeQuery($0.name) + "=" + URLs.encodeQuery($0.value) }.joined(separator: "&")
+        return url + (url.contains("?") ? "&" : "?") + q
+    }
+
+    mutating func setHeader(_ name: String, _ value: String) {
+        headers.removeAll { $0.name.lowercased() == name.lowercased() }
+        headers.append((name, value))
+    }
+}
+
+/// The outcome of one request, after retries and error mappings.
+struct Exchange: Sendable {
+    var response: HTTPResponse
+    /// The parsed body (null when ignored or empty).
+    var body: JSON
+    /// An error mapping said to ignore the failure: no records.
+    var ignored: Bool
+    var url: String
+}
+
+/// Request counts, for tests, logs and benchmarks.
+public struct DatasourceStats: Sendable {
+    public var requests = 0
+    public var retries = 0
+    public var bytes = 0
+    public var maxInFlight = 0
+}
+
+/// Talks to the datasource as a definition describes it: auth, requests, pagination, fetches
+/// by id, hyperlinks, error mappings and retries, within the concurrency and rate limits.
+public final class DatasourceClient: Sendable {
+    public let definition: ConnectorDefinition
+    public let redactor: Redactor
+    public let logger: Logger
+    let transport: any HTTPTransport
+    let baseValues: [String: JSON]
+    let limiter: AsyncLimiter
+    let rate: RateLimiter?
+    let auth: AuthSession
+    let baseURL: String
+    let defaultHeaders: [(name: String, value: String)]
+    let defaultQuery: [(name: String, value: String)]
+    let tls: TLSOptions
+    let counters = Mutex(DatasourceStats())
+    /// Whether this run reads only changes (adds each endpoint's updated_since).
+    public let incremental: Bool
+
+    /// - Parameters:
+    ///   - values: parameter values and run values (`source`, `last_state`, `run_start_ms`, ...).
+    public init(definition: ConnectorDefinition, values: [String: JSON], transport: any HTTPTransport, redactor: Redactor,
+                logger: Logger, incremental: Bool = false) throws(RunFailure)
+    {
+        self.definition = definition
+        self.baseValues = values
+        self.transport = transport
+        self.redactor = redactor
+        self.logger = logger
+        self.incremental = incremental
+        let ds = definition.datasource
+        limiter = AsyncLimiter(permits: ds.concurrency)
+        rate = ds.requestsPerSecond.map { RateLimiter(requestsPerSecond: $0, burst: ds.burst) }
+        let ctx = EvalContext(variables: definition.variables.values(values), nowMs: values["run_start_ms"].flatMap { if case .int(let i) = $0 { i } else { nil } } ?? 0)
+        func render(_ t: Template?, _ what: String) throws(RunFailure) -> String? {
+            guard let t else { return nil }
+            do { return try t.render(ctx) } catch {
+                throw RunFailure(.invalidParameter, "datasource \(what): \(error.message)")
+            }
+        }
+        baseURL = try render(ds.baseURL, "base_url") ?? ""
+        guard URLs.isAbsolute(baseURL) else {
+            throw RunFailure(.invalidParameter, "the datasource base URL '\(redactor.redact(baseURL))' is not an http:// or https:// URL")
+        }
+        var headers: [(name: String, value: String)] = [("User-Agent", "car/\(CarEngineVersion.current)")]
+        for (n, t) in ds.headers { headers.append((n, try render(t, "header \(n)") ?? "")) }
+        defaultHeaders = headers
+        var query: [(name: String, value: String)] = []
+        for (n, ts) in ds.query { for t in ts { query.append((n, try render(t, "query \(n)") ?? "")) } }
+        defaultQuery = query
+        tls = TLSOptions(
+            caBundle: try render(ds.tls.caBundle, "tls.ca_bundle"), clientCert: try render(ds.tls.clientCert, "tls.client_cert"),
+            clientKey: try render(ds.tls.clientKey, "tls.client_key"), insecureSkipVerify: ds.tls.insecureSkipVerify)
+        auth = try AuthSession(spec: ds.auth, context: ctx, redactor: redactor)
+        if ds.tls.insecureSkipVerify {
+            logger.warning("TLS certificate verification is off for the datasource (insecure_skip_verify): connections can be intercepted")
+        }
+    }
+
+    /// Requests made so far.
+    public var stats: DatasourceStats {
+        get async {
+            var s = counters.withLock { $0 }
+            s.maxInFlight = await limiter.maxInFlight
+            return s
+        }
+    }
+
+    func context(_ extra: [String: JSON] = [:], document: JSON = .null) -> EvalContext {
+        var named = baseValues
+        for (k, v) in extra { named[k] = v }
+        let now: Int64
+        if case .int(let i)? = baseValues["run_start_ms"] { now = i } else { now = 0 }
+        return EvalContext(document: document, variables: definition.variables.values(named), nowMs: now)
+    }
+
+    // MARK: Building requests
+
+    func render(_ t: Template, _ ctx: EvalContext, _ what: String) throws(RunFailure) -> String {
+        do { return try t.render(ctx) } catch {
+            throw RunFailure(.invalidParameter, "\(what): \(error.message)")
+        }
+    }
+
+    func body(_ spec: BodySpec, _ ctx: EvalContext, merge: JSONTemplate?, _ what: String) throws(RunFailure) -> ([UInt8], String) {
+        do {
+            switch spec {
+            case .json(let t):
+                var value = try t.evaluate(ctx)
+                if let merge { value = Self.deepMerge(value, try merge.evaluate(ctx)) }
+                return (JSONWriter().bytes(value), "application/json")
+            case .form(let fields):
+                var pairs: [(String, String)] = []
+                for (n, t) in fields { pairs.append((n, try t.render(ctx))) }
+                return (Array(URLs.formEncode(pairs).utf8), "application/x-www-form-urlencoded")
+            case .raw(let t, let contentType):
+                return (Array(try t.render(ctx).utf8), contentType)
+            case .graphql(let q, let variables):
+                var o = JSONObject()
+                o["query"] = .string(try q.render(ctx))
+                if let variables { o["variables"] = try variables.evaluate(ctx) }
+                return (JSONWriter().bytes(.object(o)), "application/json")
+            }
+        } catch {
+            throw RunFailure(.invalidParameter, "\(what) body: \(error.message)")
+        }
+    }
+
+    static func deepMerge(_ a: JSON, _ b: JSON) -> JSON {
+        guard case .object(var x) = a, case .object(let y) = b else { return b }
+        for (k, v) in y { x[k] = x[k].map { deepMerge($0, v) } ?? v }
+        return .object(x)
+    }
+
+    /// A request from a declared spec in a context.
+    func prepare(_ spec: RequestSpec, _ ctx: EvalContext, what: String, extraQuery: [(name: String, values: [Template])] = [],
+                 bodyMerge: JSONTemplate? = nil, path overridePath: Template? = nil, bodyOverride: BodySpec? = nil) throws(RunFailure)
+        -> PreparedRequest
+    {
+        let pathTemplate = overridePath ?? spec.path ?? .literal("")
+        let path = try render(pathTemplate, ctx, "\(what) path")
+        var request = PreparedRequest(
+            method: spec.method, url: URLs.join(baseURL, path), timeoutMs: spec.timeoutMs ?? definition.datasource.requestTimeoutMs,
+            followRedirects: spec.allowRedirects)
+        request.query = defaultQuery
+        for (n, ts) in spec.query + extraQuery {
+            for t in ts { request.query.append((n, try render(t, ctx, "\(what) query \(n)"))) }
+        }
+        request.headers = defaultHeaders
+        for (n, t) in spec.headers { request.setHeader(n, try render(t, ctx, "\(what) header \(n)")) }
+        if let b = bodyOverride ?? spec.body {
+            let (bytes, type) = try body(b, ctx, merge: bodyMerge, what)
+            request.body = bytes
+            if !request.headers.contains(where: { $0.name.lowercased() == "content-type" }) { request.setHeader("Content-Type", type) }
+        }
+        if !request.headers.contains(where: { $0.name.lowercased() == "accept" }) {
+            request.setHeader("Accept", "application/json")
+        }
+        return request
+    }
+
+    // MARK: Sending
+
+    /// Sends a request with auth, limits, retries and error mappings.
+    func execute(_ prepared: PreparedRequest, endpoint: Endpoint?, what: String, authenticate: Bool = true,
+                 format: String = "json", expectStatus: [Int] = []) async throws -> Exchange
+    {
+        var attempt = 0
+        var reauthenticated = false
+        let rules = (endpoint?.errors ?? []) + definition.datasource.errors
+        while true {
+            try Task.checkCancellation()
+            var request = prepared
+            if authenticate { try await auth.apply(to: &request, client: self) }
+            let url = request.fullURL
+            let http = HTTPRequest(
+                method: request.method, url: url, headers: request.headers, body: request.body, followRedirects: request.followRedirects,
+                connectTimeoutMs: definition.datasource.connectTimeoutMs, timeoutMs: request.timeoutMs, tls: tls)
+            await limiter.acquire()
+            if let rate { try await rate.acquire() }
+            let result: Result<HTTPResponse, TransportError>
+            do {
+                result = .success(try await transport.send(http))
+            } catch {
+                result = .failure(error)
+            }
+            await limiter.release()
+            counters.withLock { c in
+                c.requests += 1
+                if case .success(let r) = result { c.bytes += r.body.count }
+            }
+
+            let outcome: ErrorPolicy.Outcome
+            var parsed: JSON = .null
+            switch result {
+            case .failure(let error):
+                if error.kind == .cancelled { throw CancellationError() }
+                outcome = .transport(error)
+            case .success(let response):
+                logger.debug("\(request.method) \(url) → \(response.status) (\(response.body.count) bytes)", label: "datasource")
+                if response.status == 401 && authenticate && !reauthenticated && auth.refreshable {
+                    reauthenticated = true
+                    await auth.invalidate()
+                    logger.info("the datasource answered 401 for \(what); authenticating again", label: "datasource")
+                    continue
+                }
+                let success = expectStatus.isEmpty ? (200..<300).contains(response.status) : expectStatus.contains(response.status)
+                if success {
+                    if let body = Self.parse(response.body, format: format) {
+                        parsed = body
+                        outcome = .success
+                    } else {
+                        outcome = .unparseable(response)
+                    }
+                } else {
+                    outcome = .status(response, Self.parse(response.body, format: format))
+                }
+            }
+            if case .success = outcome, case .success(let response) = result {
+                return Exchange(response: response, body: parsed, ignored: false, url: url)
+            }
+            let decision = ErrorPolicy.decide(outcome, rules: rules, defaults: definition.datasource.retries, context: context())
+            switch decision {
+            case .ignore:
+                logger.info("ignored: \(describe(outcome, request: request, url: url, what: what)) (error mapping: ignore)", label: "datasource")
+                let response: HTTPResponse
+                if case .success(let r) = result { response = r } else { response = HTTPResponse(status: 0) }
+                return Exchange(response: response, body: .null, ignored: true, url: url)
+            case .fail(let code, let message):
+                let detail = describe(outcome, request: request, url: url, what: what)
+                throw RunFailure(FailureClass(code: Int32(code)), message.map { "\($0): \(detail)" } ?? detail)
+            case .retry(let policy, let code):
+                guard attempt < policy.retries else {
+                    let detail = describe(outcome, request: request, url: url, what: what)
+                    throw RunFailure(FailureClass(code: Int32(code)), "\(detail) (after \(attempt) retr\(attempt == 1 ? "y" : "ies"))")
+                }
+                var delay = policy.exponential ? policy.delayMs << min(attempt, 20) : policy.delayMs
+                delay = min(delay, policy.maxDelayMs)
+                // Jitter: up to a fifth of the delay either way.
+                if delay > 10 { delay += Int64.random(in: -(delay / 5)...(delay / 5)) }
+                if policy.respectRetryAfter, case .status(let r, _) = outcome, let header = r.header("Retry-After"),
+                    let after = HeaderValues.retryAfterMs(header, nowMs: Clock.nowMs())
+                {
+                    delay = min(after, policy.maxDelayMs)
+                }
+                attempt += 1
+                counters.withLock { $0.retries += 1 }
+                logger.info("\(describe(outcome, request: request, url: url, what: what)); retry \(attempt) of \(policy.retries) in \(delay) ms", label: "datasource")
+                try await Task.sleep(for: .milliseconds(max(0, delay)))
+            }
+        }
+    }
+
+    static func parse(_ body: [UInt8], format: String) -> JSON? {
+        if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return .null }
+        if format == "xml" { return XMLToJSON.convert(body) }
+        return try? JSONParser.parse(body)
+    }
+
+    /// "GET http://h/assets/ (endpoint assets): 403 Forbidden: {"detail": ...}", redacted.
+    func describe(_ outcome: ErrorPolicy.Outcome, request: PreparedRequest, url: String, what: String) -> String {
+        var text = "\(request.method) \(url) (\(what))"
+        switch outcome {
+        case .transport(let e): text += ": \(e.kind.rawValue == "other" ? "" : e.kind.rawValue + ": ")\(e.message)"
+        case .status(let r, _):
+            text += ": status \(r.status)"
+            if let location = r.header("Location"), (300..<400).contains(r.status) {
+                text += " (redirect to \(location); allow_redirects is off)"
+            }
+            let excerpt = Self.excerpt(r.body)
+            if !excerpt.isEmpty { text += ": " + excerpt }
+        case .unparseable(let r):
+            text += ": status \(r.status), but the body is not valid JSON"
+            let excerpt = Self.excerpt(r.body)
+            if !excerpt.isEmpty { text += ": " + excerpt }
+        case .success: break
+        }
+        return redactor.redact(text)
+    }
+
+    static func excerpt(_ body: [UInt8]) -> String {
+        let text = String(decoding: body.prefix(240), as: UTF8.self).replacing("\n", with: " ").trimmingCharacters(in: " ")
+        return body.count > 240 ? text + "…" : text
+    }
+
+    // MARK: Records
+
+    func records(_ body: JSON, endpoint: Endpoint, extra: [String: JSON], what: String) throws -> [JSON] {
+        guard let recordsExpr = endpoint.records else {
+            switch body {
+            case .array(let a): return a
+            case .null: return []
+            default: return [body]
+            }
+        }
+        let value: JSON
+        do {
+            value = try recordsExpr.evaluate(context(extra, document: body))
+        } catch {
+            throw RunFailure(.datasourceData, "\(what): records: \(error.message)")
+        }
+        switch value {
+        case .array(let a): return a
+        case .null: return []
+        case .object: return [value]
+        default: throw RunFailure(.datasourceData, "\(what): 'records' gave \(value.typeName), not a list of records")
+        }
+    }
+
+    /// Reads every page of an endpoint, calling `body` with each page's records. `parent` is the
+    /// parent record of a `for_each` endpoint.
+    public func forEachPage(of name: String, parent: JSON? = nil, _ body: ([JSON]) async throws -> Void) async throws {
+        guard let endpoint = definition.endpoints[name] else { throw RunFailure(.general, "unknown endpoint '\(name)'") }
+        var pager = Pager(endpoint: endpoint, client: self)
+        var extra: [String: JSON] = [:]
+        if let alias = endpoint.forEach?.variable { extra[alias] = parent ?? .null }
+        var pages = 0
+        while let state = try pager.next() {
+            var vars = extra
+            for (k, v) in state.variables { vars[k] = v }
+            let ctx = context(vars)
+            let what = "endpoint \(name)" + (pages > 0 ? ", page \(pages + 1)" : "")
+            var prepared: PreparedRequest
+            if let url = state.url {
+                prepared = try prepare(endpoint.request, ctx, what: what)
+                prepared.url = url
+                prepared.query = []
+                prepared.method = "GET"
+                prepared.body = nil
+            } else {
+                prepared = try prepare(
+                    endpoint.request, ctx, what: what, extraQuery: incremental ? endpoint.updatedSinceQuery : [],
+                    bodyMerge: incremental ? endpoint.updatedSinceBody : nil)
+                prepared.query += state.query
+            }
+            let exchange = try await execute(prepared, endpoint: endpoint, what: what, format: endpoint.format)
+            pages += 1
+            if exchange.ignored { break }
+            let list = try records(exchange.body, endpoint: endpoint, extra: vars, what: what)
+            try await body(list)
+            try pager.advance(records: list, exchange: exchange, context: context(vars, document: exchange.body))
+        }
+    }
+
+    /// The records of an endpoint with these ids (batched, chunked by count and URL length);
+    /// ids without a record are left out. An empty list sends no request.
+    public func fetch(_ name: String, ids: [JSON]) async throws -> [JSON] {
+        guard let endpoint = definition.endpoints[name] else { throw RunFailure(.general, "unknown endpoint '\(name)'") }
+        guard let by = endpoint.byIDs else {
+            throw RunFailure(.general, "endpoint '\(name)' has no by_ids: its records cannot be fetched by id")
+        }
+        var seen: Set<String> = []
+        let unique = ids.filter { !$0.isNull && seen.insert(renderString($0)).inserted }
+        guard !unique.isEmpty else { return [] }
+        var chunks: [[JSON]] = []
+        var i = 0
+        while i < unique.count {
+            chunks.append(Array(unique[i..<min(i + by.maxIDs, unique.count)]))
+            i += by.maxIDs
+        }
+        // Split chunks whose URL would be too long.
+        var ready: [(PreparedRequest, Int)] = []
+        while let chunk = chunks.popLast() {
+            let ctx = context(["ids": .array(chunk)])
+            var spec = endpoint.request
+            spec.query = []
+            var prepared = try prepare(spec, ctx, what: "endpoint \(name) by id", extraQuery: by.query, path: by.path ?? endpoint.request.path,
+                                       bodyOverride: by.body)
+            if by.body != nil && endpoint.request.method == "GET" { prepared.method = "POST" }
+            if prepared.fullURL.utf8.count > by.maxURLLength && chunk.count > 1 {
+                chunks.append(Array(chunk[(chunk.count / 2)...]))
+                chunks.append(Array(chunk[..<(chunk.count / 2)]))
+                continue
+            }
+            ready.append((prepared, chunk.count))
+        }
+        ready.reverse()
+        return try await withThrowingTaskGroup(of: (Int, [JSON]).self) { group in
+            for (n, (prepared, count)) in ready.enumerated() {
+                group.addTask {
+                    let exchange = try await self.execute(prepared, endpoint: endpoint, what: "endpoint \(name) by id (\(count) ids)", format: endpoint.format)
+                    if exchange.ignored { return (n, []) }
+                    return (n, try self.records(exchange.body, endpoint: endpoint, extra: [:], what: "endpoint \(name) by id"))
+                }
+            }
+            var parts: [(Int, [JSON])] = []
+            for try await part in group { parts.append(part) }
+            return parts.sorted { $0.0 < $1.0 }.flatMap(\.1)
+        }
+    }
+
+    /// The record at a hyperlink (a GET with the datasource's auth).
+    public func follow(_ url: String) async throws -> JSON {
+        let target = URLs.isAbsolute(url) ? url : URLs.join(baseURL, url)
+        var prepared = PreparedRequest(method: "GET", url: target, timeoutMs: definition.datasource.requestTimeoutMs, followRedirects: false)
+        prepared.headers = defaultHeaders
+        prepared.setHeader("Accept", "application/json")
+        let exchange = try await execute(prepared, endpoint: nil, what: "follow")
+        return exchange.body
+    }
+
+    /// Sends a declared request (model state, change log) and returns its parsed body.
+    public func send(_ spec: RequestSpec, values: [String: JSON] = [:], what: String) async throws -> JSON {
+        let prepared = try prepare(spec, context(values), what: what)
+        return try await execute(prepared, endpoint: nil, what: what).body
+    }
+
+    /// The connection test: the declared check, or the first page of the first endpoint.
+    public func connectionTest() async throws {
+        switch definition.datasource.connectionTest {
+        case .endpoint(let name)?:
+            try await firstPage(of: name)
+        case .request(let spec, let statuses)?:
+            let prepared = try prepare(spec, context(), what: "connection test")
+            _ = try await execute(prepared, endpoint: nil, what: "connection test", expectStatus: statuses)
+        case nil:
+            guard let first = definition.endpointOrder.first(where: { definition.endpoints[$0]?.forEach == nil }) else {
+                throw RunFailure(.general, "the definition has no endpoint to test the connection with")
+            }
+            try await firstPage(of: first)
+        }
+    }
+
+    private func firstPage(of name: String) async throws {
+        guard let endpoint = definition.endpoints[name] else { throw RunFailure(.general, "unknown endpoint '\(name)'") }
+        var pager = Pager(endpoint: endpoint, client: self)
+        guard let state = try pager.next() else { return }
+        var prepared = try prepare(endpoint.request, context(state.variables), what: "connection test (endpoint \(name))")
+        prepared.query += state.query
+        _ = try await execute(prepared, endpoint: endpoint, what: "connection test (endpoint \(name))", format: endpoint.format)
+    }
+}
