@@ -97,7 +97,7 @@ enum FileHandleOutput {
     }
 }
 
-struct Map: ParsableCommand {
+struct Map: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Map records from a JSON file with a definition and print the CAR import envelopes a full import would send.",
         discussion: """
@@ -127,7 +127,7 @@ struct Map: ParsableCommand {
     @Flag(help: "Pretty-print envelopes (the default on a terminal).")
     var pretty = false
 
-    func run() throws {
+    func run() async throws {
         var options = MapCommand.Options(definitionPath: definition, recordsPath: records, reportTime: reportTime ?? Clock.nowMs())
         options.source = source
         options.pageSize = pageSize
@@ -136,19 +136,19 @@ struct Map: ParsableCommand {
             guard let eq = p.firstIndex(of: "=") else { throw ValidationError("--param takes NAME=VALUE, found '\(p)'") }
             options.parameters[String(p[..<eq])] = String(p[p.index(after: eq)...])
         }
-        let output = MapCommand.run(options)
+        let output = await MapCommand.run(options)
         for e in output.envelopes { Console.out(e + "\n") }
         for m in output.messages { Console.err(m + "\n") }
         if output.exitCode != 0 { throw ExitCode(output.exitCode) }
     }
 }
 
-struct Demo: ParsableCommand {
+struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show what car does, with nothing to configure (run from the repository's top folder).")
 
-    func run() throws {
-        let (output, code) = DemoCommand.run()
+    func run() async throws {
+        let (output, code) = await DemoCommand.run()
         Console.out(output)
         if code != 0 { throw ExitCode(code) }
     }

@@ -5,13 +5,13 @@ import Testing
 
 @Suite("Mapping records to CAR objects")
 struct MapperTests {
-    @Test func theReferenceConnectorMapsTheExampleRecords() {
+    @Test func theReferenceConnectorMapsTheExampleRecords() async {
         var options = MapCommand.Options(
             definitionPath: Repo.root + "/connectors/reference.yaml", recordsPath: Repo.root + "/examples/reference/records.json",
             reportTime: 1_732_838_400_000)
         options.source = "ref1"
         options.pretty = true
-        let output = MapCommand.run(options)
+        let output = await MapCommand.run(options)
         #expect(output.exitCode == 0)
         expectGolden(output.envelopes.joined(separator: "\n") + "\n", path: Repo.fixtures + "/golden/reference-map.json")
         #expect(output.messages.last?.hasSuffix("ipaddress_port: 1 sent\n2 envelopes") == true)
@@ -95,19 +95,19 @@ struct MapperTests {
         #expect(batcher.envelopes[1].objectValue?.keys == ["source", "report", "asset", "user"])
     }
 
-    @Test func duplicatesAreSentOnce() throws {
+    @Test func duplicatesAreSentOnce() async throws {
         let path = Repo.temporaryPath("duplicates-records.json")
         try FileIO.write(Array(#"{"hosts": [{"id": 1, "name": "a"}, {"id": 1, "name": "b"}, {"id": 2, "name": "c"}]}"#.utf8), to: path)
         let defPath = Repo.fixtures + "/valid/minimal.yaml"
-        let output = MapCommand.run(MapCommand.Options(definitionPath: defPath, recordsPath: path, reportTime: 1))
+        let output = await MapCommand.run(MapCommand.Options(definitionPath: defPath, recordsPath: path, reportTime: 1))
         #expect(output.exitCode == 0)
         #expect(output.messages.last?.contains("asset: 2 sent, 1 duplicates") == true)
     }
 
-    @Test func badRecordsFilesAreReported() throws {
+    @Test func badRecordsFilesAreReported() async throws {
         let path = Repo.temporaryPath("bad-records.json")
         try FileIO.write(Array("{\"hosts\": [1,]}".utf8), to: path)
-        let output = MapCommand.run(MapCommand.Options(definitionPath: Repo.fixtures + "/valid/minimal.yaml", recordsPath: path, reportTime: 1))
+        let output = await MapCommand.run(MapCommand.Options(definitionPath: Repo.fixtures + "/valid/minimal.yaml", recordsPath: path, reportTime: 1))
         #expect(output.exitCode == 1)
         #expect(output.messages == ["\(path):1:14: error: unexpected ']', expected a value"])
     }
@@ -115,14 +115,14 @@ struct MapperTests {
 
 @Suite("car demo")
 struct DemoTests {
-    @Test func theDemoRunsOnEmbeddedDefaults() {
-        let (output, code) = DemoCommand.run(root: Repo.root)
+    @Test func theDemoRunsOnEmbeddedDefaults() async {
+        let (output, code) = await DemoCommand.run(root: Repo.root)
         #expect(code == 0)
         expectGolden(output, path: Repo.fixtures + "/golden/demo.txt")
     }
 
-    @Test func outsideTheRepositoryItSaysWhereToRunIt() {
-        let (output, code) = DemoCommand.run(root: "/nonexistent")
+    @Test func outsideTheRepositoryItSaysWhereToRunIt() async {
+        let (output, code) = await DemoCommand.run(root: "/nonexistent")
         #expect(code == 1)
         #expect(output == "no definitions in /nonexistent/connectors: run the demo from the repository's top folder\n")
     }

@@ -98,7 +98,10 @@ extension DefinitionBuilder {
                 let trimmed = rest.drop { $0 == " " }
                 guard let q = trimmed.first, q == "'" || q == "\"" else { continue }
                 let nameStart = trimmed.dropFirst()
-                if let end = nameStart.firstIndex(of: q) { usedEndpoints.insert(String(nameStart[..<end])) }
+                if let end = nameStart.firstIndex(of: q) {
+                    usedEndpoints.insert(String(nameStart[..<end]))
+                    lookupEndpoints.insert(String(nameStart[..<end]))
+                }
             }
         }
     }

@@ -59,7 +59,7 @@ extension DefinitionBuilder {
         return ConnectorDefinition(
             path: path, connector: connector, parameters: parameters, datasource: datasource, endpoints: endpoints,
             endpointOrder: order, vertices: vertices, edges: edges, modelState: modelState, deletions: deletions,
-            schemaExtension: schemaExtension, catalogue: catalogue, variables: variables)
+            schemaExtension: schemaExtension, catalogue: catalogue, variables: variables, lookupEndpoints: lookupEndpoints)
     }
 
     // MARK: Connector and parameters

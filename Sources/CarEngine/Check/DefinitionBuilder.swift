@@ -16,6 +16,8 @@ struct DefinitionBuilder {
     var hostFunctions = FunctionTable.standard
     var usedVariables: Set<String> = []
     var usedEndpoints: Set<String> = []
+    /// Endpoints named in lookup calls (their records are kept for lookups during a run).
+    var lookupEndpoints: Set<String> = []
 
     init(path: String, source: SourceText, diagnostics: DiagnosticCollector) {
         self.path = path

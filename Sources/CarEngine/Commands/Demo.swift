@@ -7,7 +7,7 @@ import MappingDSL
 /// sample object of each. (Once the simulators exist, the demo runs full and incremental
 /// imports against them.)
 public enum DemoCommand {
-    public static func run(root: String = ".") -> (output: String, exitCode: Int32) {
+    public static func run(root: String = ".") async -> (output: String, exitCode: Int32) {
         var out = "car \(CarEngineVersion.current) demo\n\n"
         let connectors = DirectoryListing.names(root + "/connectors").filter { $0.hasSuffix(".yaml") }.sorted()
             .map { root + "/connectors/" + $0 }
@@ -24,7 +24,7 @@ public enum DemoCommand {
         out += "\n2. map the example records of the reference datasource (\(records))\n"
         var options = MapCommand.Options(definitionPath: definition, recordsPath: records, reportTime: 1_732_838_400_000)
         options.source = "demo"
-        let mapped = MapCommand.run(options)
+        let mapped = await MapCommand.run(options)
         if mapped.exitCode != 0 {
             return (out + mapped.messages.joined(separator: "\n") + "\n", mapped.exitCode)
         }

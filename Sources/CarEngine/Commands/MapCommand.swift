@@ -27,7 +27,7 @@ public enum MapCommand {
         public var exitCode: Int32 = 0
     }
 
-    public static func run(_ options: Options) -> Output {
+    public static func run(_ options: Options) async -> Output {
         var output = Output()
         let loaded = DefinitionLoader.load(path: options.definitionPath)
         if !loaded.diagnostics.isEmpty {
@@ -73,8 +73,8 @@ public enum MapCommand {
         named["source"] = .string(options.source)
         named["run_start_ms"] = .int(options.reportTime)
         named["run_start_iso"] = .string(ISO8601.format(options.reportTime))
-        let index = RecordIndex(definition: definition)
-        let context = EvalContext(variables: definition.variables.values(named), nowMs: options.reportTime, host: index)
+        let cache = LookupCache(definition: definition)
+        let context = EvalContext(variables: definition.variables.values(named), nowMs: options.reportTime)
         var records: [String: [JSON]] = [:]
         for (name, value) in byEndpoint {
             guard case .array(let list) = value else {
@@ -83,7 +83,7 @@ public enum MapCommand {
                 return output
             }
             records[name] = list
-            index.add(list, endpoint: name, context: context)
+            cache.add(list, endpoint: name, context: context)
         }
 
         let report = String(options.reportTime)
@@ -100,8 +100,9 @@ public enum MapCommand {
                 var mapped = 0
                 var duplicates = 0
                 var skipped = 0
-                for record in records[mapping.from] ?? [] {
-                    let (objects, issues) = mapper.map(record, with: mapping, context: context)
+                let page = records[mapping.from] ?? []
+                do {
+                    let (objects, issues) = try await mapper.map(page, with: mapping, context: context, cache: cache, client: nil)
                     skipped += issues.count
                     issueCount += issues.count
                     for i in issues.prefix(20) { output.messages.append("warning: skipped: \(i)") }
@@ -114,6 +115,10 @@ public enum MapCommand {
                         mapped += 1
                         batcher.add(object, to: mapping.collection)
                     }
+                } catch {
+                    output.messages.append("error: \(mapping.name): \(error)")
+                    output.exitCode = 1
+                    return output
                 }
                 stats.append((mapping.name == mapping.collection ? mapping.name : "\(mapping.name) (\(mapping.collection))", mapped, duplicates, skipped))
             }

@@ -385,4 +385,6 @@ public struct ConnectorDefinition: Sendable {
     public var catalogue: CARCatalogue
     /// The slots of all variables any expression may name.
     public var variables: VariableTable
+    /// Endpoints that mappings look records up in.
+    public var lookupEndpoints: Set<String>
 }

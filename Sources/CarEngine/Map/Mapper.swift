@@ -1,54 +1,5 @@
 import MappingDSL
 
-/// Records already read, by endpoint and id, for lookups from mappings.
-public final class RecordIndex: ExpressionHost, @unchecked Sendable {
-    // Filled before mapping starts and read-only while mappings run (hence unchecked).
-    private var byID: [String: [String: JSON]] = [:]
-    private let definition: ConnectorDefinition
-
-    public init(definition: ConnectorDefinition) {
-        self.definition = definition
-    }
-
-    /// Adds records of an endpoint, keyed by the endpoint's `id` expression (as text).
-    public func add(_ records: [JSON], endpoint: String, context: EvalContext) {
-        let idExpr = definition.endpoints[endpoint]?.id
-        var table = byID[endpoint] ?? [:]
-        for r in records {
-            var ctx = context
-            ctx.document = r
-            let id: JSON
-            if let idExpr {
-                id = (try? idExpr.evaluate(ctx)) ?? .null
-            } else {
-                id = r["id"] ?? .null
-            }
-            if !id.isNull { table[renderString(id)] = r }
-        }
-        byID[endpoint] = table
-    }
-
-    /// The record of `endpoint` with this id.
-    public func record(_ endpoint: String, id: JSON) -> JSON? {
-        byID[endpoint]?[renderString(id)]
-    }
-
-    public func call(_ name: String, _ arguments: [JSON]) throws -> JSON {
-        switch name {
-        case "lookup":
-            guard arguments.count == 2, case .string(let endpoint) = arguments[0] else { return .null }
-            if arguments[1].isNull { return .null }
-            return record(endpoint, id: arguments[1]) ?? .null
-        case "lookup_many":
-            guard arguments.count == 2, case .string(let endpoint) = arguments[0] else { return .array([]) }
-            guard case .array(let ids) = arguments[1] else { return arguments[1].isNull ? .array([]) : .null }
-            return .array(ids.compactMap { $0.isNull ? nil : record(endpoint, id: $0) })
-        default:
-            throw FunctionError("\(name)() needs the datasource, which this run does not read")
-        }
-    }
-}
-
 /// A problem with one record: the mapping skipped it (or one of its items).
 public struct MappingIssue: Sendable, Hashable, CustomStringConvertible {
     public var mapping: String
