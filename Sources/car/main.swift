@@ -154,21 +154,87 @@ struct Demo: AsyncParsableCommand {
     }
 }
 
+/// A long option that also answers to a single dash, as the framework's deployments spell it.
+func both(_ name: String) -> NameSpecification {
+    [.customLong(name), .customLong(name, withSingleDash: true)]
+}
+
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a connector. Takes the flags and environment variables of car-connector-framework deployments.",
+        abstract: "Run a connector: a full or incremental import into CAR, a dry run, or a connection test.",
         discussion: """
-            Parameters come from --param NAME=VALUE and from CONFIGURATION_AUTH_<NAME> / \
-            CONFIGURATION_PARAMETER_<NAME>. -connection-test (or DATASOURCE_CONNECTION_TEST=true) \
-            only tests the datasource connection and exits 0 or with the failure's code (50-55).
+            Takes the flags and environment variables of car-connector-framework deployments, with one \
+            dash or two. Parameters of the definition come from --param NAME=VALUE, from flags named \
+            after them (--url ..., -url ...), and from CONFIGURATION_AUTH_<NAME> / \
+            CONFIGURATION_PARAMETER_<NAME>. Exit codes: 0 success, 1 unexpected error, 2 invalid \
+            parameter, 10 recoverable, 20 unrecoverable (model state reset), 50-55 datasource failures.
             """)
 
     @Argument(help: "The definition file.")
     var definition: String
 
-    @Flag(name: [.customLong("connection-test"), .customLong("connection-test", withSingleDash: true)],
-          help: "Only test the datasource connection.")
+    @Flag(name: both("connection-test"), help: "Only test the datasource connection (also DATASOURCE_CONNECTION_TEST).")
     var connectionTest = false
+
+    @Flag(name: .customLong("dry-run"), help: "Read the datasource and print what would be sent to CAR; contact no CAR service.")
+    var dryRun = false
+
+    @Flag(name: .customLong("full"), help: "Force a full import.")
+    var full = false
+
+    @Flag(name: .customLong("incremental"), help: "Force an incremental import (exit 10 when it is not possible).")
+    var incremental = false
+
+    @Option(name: .customLong("since"), help: "With --dry-run --incremental: the saved model state to start from.")
+    var since: String?
+
+    @Option(name: .customLong("report-time"), help: "The report's time in epoch ms (makes dry runs reproducible).")
+    var reportTime: Int64?
+
+    @Option(name: .customLong("output"), help: "With --dry-run: write the output to this file.")
+    var output: String?
+
+    @Flag(name: .customLong("strict"), help: "Fail instead of skipping an invalid object.")
+    var strict = false
+
+    @Option(name: both("car-service-url"), help: "The CAR service URL (CAR_SERVICE_URL).")
+    var carServiceURL: String?
+
+    @Option(name: both("car-service-key"), help: "The CAR service key (CAR_SERVICE_KEY).")
+    var carServiceKey: String?
+
+    @Option(name: both("car-service-password"), help: "The CAR service password (CAR_SERVICE_PASSWORD).")
+    var carServicePassword: String?
+
+    @Option(name: both("car-service-url-for-token"), help: "The CAR service URL for token auth (CAR_SERVICE_URL_FOR_AUTHTOKEN).")
+    var carServiceTokenURL: String?
+
+    @Option(name: both("car-service-token"), help: "The CAR service token (CAR_SERVICE_AUTHTOKEN).")
+    var carServiceToken: String?
+
+    @Option(name: both("car-service-ca-bundle"), help: "A PEM file of CAs for the CAR service (CAR_SERVICE_CA_BUNDLE).")
+    var carServiceCABundle: String?
+
+    @Option(name: both("source"), help: "The source (connection) name (CONNECTION_NAME).")
+    var source: String?
+
+    @Option(name: both("name"), help: "The connector name for logs (CONNECTOR_NAME).")
+    var name: String?
+
+    @Option(name: both("version"), help: "The connector version for logs (CONNECTOR_VERSION).")
+    var connectorVersion: String?
+
+    @Option(name: both("export-data-dir"), help: "Where edges are spilled past the memory limit (default /tmp).")
+    var exportDataDir: String?
+
+    @Flag(name: both("keep-export-data-dir"), help: "Keep the spilled files.")
+    var keepExportDataDir = false
+
+    @Option(name: both("export-data-page-size"), help: "Objects per import envelope (default 2000).")
+    var exportDataPageSize: Int?
+
+    @Option(name: .customLong("secrets-dir"), help: "A directory of secret files, one per variable (default /etc/secrets when it exists).")
+    var secretsDir: String?
 
     @Flag(name: [.customShort("d"), .customLong("debug")], help: "Debug logging (also DEBUG=true).")
     var debug = false
@@ -179,10 +245,33 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("param"), help: "A parameter value, NAME=VALUE (repeatable).")
     var params: [String] = []
 
+    @Argument(parsing: .allUnrecognized, help: .hidden)
+    var rest: [String] = []
+
     func run() async throws {
         var options = RunOptions(definitionPath: definition)
         options.connectionTest = connectionTest
+        options.dryRun = dryRun
+        if full && incremental { throw ValidationError("--full and --incremental cannot be used together") }
+        options.mode = full ? .full : incremental ? .incremental : .auto
+        options.since = since
+        options.reportTime = reportTime
+        options.outputPath = output
+        options.strict = strict
         options.debug = debug
+        options.carServiceURL = carServiceURL
+        options.carServiceKey = carServiceKey
+        options.carServicePassword = carServicePassword
+        options.carServiceTokenURL = carServiceTokenURL
+        options.carServiceToken = carServiceToken
+        options.carServiceCABundle = carServiceCABundle
+        options.source = source
+        options.connectorName = name
+        options.connectorVersion = connectorVersion
+        options.exportDataDirectory = exportDataDir
+        options.keepExportDataDirectory = keepExportDataDir
+        options.pageSize = exportDataPageSize
+        options.secretsDirectory = secretsDir
         if let logFormat {
             guard let f = Logger.Format(rawValue: logFormat) else { throw ValidationError("--log-format must be json or text") }
             options.logFormat = f
@@ -190,6 +279,13 @@ struct Run: AsyncParsableCommand {
         for p in params {
             guard let eq = p.firstIndex(of: "=") else { throw ValidationError("--param takes NAME=VALUE, found '\(p)'") }
             options.parameters[String(p[..<eq])] = String(p[p.index(after: eq)...])
+        }
+        // Flags named after the definition's parameters.
+        let names = ParameterFlags.names(definitionPath: definition)
+        do {
+            for (k, v) in try ParameterFlags.parse(rest, parameters: names) { options.parameters[k] = v }
+        } catch {
+            throw ValidationError(error.description)
         }
         options.environment = ProcessEnvironment.all()
         let code = await RunCommand.execute(options)

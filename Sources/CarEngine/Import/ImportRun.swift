@@ -1,0 +1,396 @@
+import MappingDSL
+
+/// Settings of one import.
+public struct RunSettings: Sendable {
+    public var source: String
+    public var reportTime: Int64
+    public var pageSize = 2000
+    public var strict = false
+    /// Edges held in memory before they are spilled to a file.
+    public var edgeMemoryLimit = 100_000
+    public var exportDirectory = "/tmp"
+    public var keepExportDirectory = false
+
+    public init(source: String, reportTime: Int64) {
+        self.source = source
+        self.reportTime = reportTime
+    }
+
+    /// The report key: the run's time.
+    public var report: String { String(reportTime) }
+}
+
+/// Counts of one collection in a run.
+public struct CollectionCounts: Sendable, Equatable {
+    public var mapped = 0
+    public var duplicates = 0
+    public var skipped = 0
+    public var sent = 0
+    public var deleted = 0
+}
+
+/// What a run did.
+public struct RunSummary: Sendable {
+    public var mode: String
+    public var recordsRead: [String: Int] = [:]
+    public var collections: [String: CollectionCounts] = [:]
+    public var collectionOrder: [String] = []
+    public var envelopes = 0
+    public var durationMs: Int64 = 0
+
+    /// One line: mode, totals, duration.
+    public var line: String {
+        let sent = collections.values.reduce(0) { $0 + $1.sent }
+        let skipped = collections.values.reduce(0) { $0 + $1.skipped }
+        let deleted = collections.values.reduce(0) { $0 + $1.deleted }
+        let read = recordsRead.values.reduce(0, +)
+        return "\(mode) import finished in \(durationMs) ms: \(read) records read, \(sent) objects sent in \(envelopes) envelopes, \(skipped) skipped, \(deleted) deleted"
+    }
+}
+
+/// Dedup, validation, batching and sending: the part of a run after mapping.
+actor Pipeline {
+    let definition: ConnectorDefinition
+    let sink: any ImportSink
+    let validator: ImportValidator?
+    let logger: Logger
+    let settings: RunSettings
+    var seen: [String: Set<String>] = [:]
+    var batch: [String: [JSON]] = [:]
+    var batchOrder: [String] = []
+    var batchCount = 0
+    var edges: EdgeBuffer
+    var summary: RunSummary
+    var warnings = 0
+    static let maxWarnings = 100
+
+    init(definition: ConnectorDefinition, sink: any ImportSink, validator: ImportValidator?, logger: Logger, settings: RunSettings, mode: String) {
+        self.definition = definition
+        self.sink = sink
+        self.validator = validator
+        self.logger = logger
+        self.settings = settings
+        edges = EdgeBuffer(limit: settings.edgeMemoryLimit, directory: settings.exportDirectory)
+        summary = RunSummary(mode: mode)
+    }
+
+    func counts(_ collection: String, _ change: (inout CollectionCounts) -> Void) {
+        if summary.collections[collection] == nil { summary.collectionOrder.append(collection) }
+        change(&summary.collections[collection, default: CollectionCounts()])
+    }
+
+    func warn(_ message: String) {
+        warnings += 1
+        if warnings <= Self.maxWarnings {
+            logger.warning(message, label: "mapping")
+        } else if warnings == Self.maxWarnings + 1 {
+            logger.warning("more skipped objects; only the first \(Self.maxWarnings) are listed", label: "mapping")
+        }
+    }
+
+    func read(_ endpoint: String, _ count: Int) { summary.recordsRead[endpoint, default: 0] += count }
+
+    func issues(_ list: [MappingIssue]) throws {
+        for i in list {
+            counts(i.collection) { $0.skipped += 1 }
+            warn("skipped: \(i)")
+            if settings.strict { throw RunFailure(.datasourceData, "skipped (--strict): \(i)") }
+        }
+    }
+
+    /// Vertices: validated, de-duplicated, batched and sent.
+    func vertices(_ objects: [JSONObject], collection: String) async throws {
+        guard let info = definition.catalogue[collection] else { return }
+        for object in objects {
+            counts(collection) { $0.mapped += 1 }
+            if let problems = validator?.problems(object, collection: collection), let first = problems.first {
+                counts(collection) { $0.skipped += 1 }
+                let key = renderString(object[info.keyKind?.rawValue ?? "external_id"] ?? .null)
+                let field = first.path.split(separator: "/").first.map { "field '\($0)': " } ?? ""
+                warn("skipped invalid \(collection) \(key): \(field)\(first.message)")
+                if settings.strict { throw RunFailure(.datasourceData, "invalid \(collection) \(key) (--strict): \(field)\(first.message)") }
+                continue
+            }
+            if !seen[collection, default: []].insert(Mapper.identity(of: object, in: info)).inserted {
+                counts(collection) { $0.duplicates += 1 }
+                continue
+            }
+            try await add(object, collection: collection)
+        }
+    }
+
+    /// Edges: validated, de-duplicated, held until the vertices are in.
+    func edges(_ objects: [JSONObject], collection: String) throws {
+        guard let info = definition.catalogue[collection] else { return }
+        for object in objects {
+            counts(collection) { $0.mapped += 1 }
+            if let problems = validator?.problems(object, collection: collection), let first = problems.first {
+                counts(collection) { $0.skipped += 1 }
+                warn("skipped invalid \(collection) edge: \(first.description)")
+                if settings.strict { throw RunFailure(.datasourceData, "invalid \(collection) edge (--strict): \(first.description)") }
+                continue
+            }
+            if !seen[collection, default: []].insert(Mapper.identity(of: object, in: info)).inserted {
+                counts(collection) { $0.duplicates += 1 }
+                continue
+            }
+            try edges.add(object, collection: collection)
+        }
+    }
+
+    func add(_ object: JSONObject, collection: String) async throws {
+        if batch[collection] == nil { batchOrder.append(collection) }
+        batch[collection, default: []].append(.object(object))
+        batchCount += 1
+        counts(collection) { $0.sent += 1 }
+        if batchCount >= settings.pageSize { try await flush() }
+    }
+
+    func envelopeHead() -> JSONObject {
+        var head = JSONObject()
+        head["source"] = ["_key": .string(settings.source), "name": .string(settings.source),
+                          "description": .string("Imported by car with the \(definition.connector.name) connector \(definition.connector.version)")]
+        head["report"] = ["_key": .string(settings.report), "timestamp": .int(settings.reportTime),
+                          "type": .string(definition.connector.name), "description": .string(definition.connector.displayName ?? definition.connector.name)]
+        return head
+    }
+
+    func flush() async throws {
+        guard batchCount > 0 else { return }
+        var envelope = envelopeHead()
+        for c in batchOrder { envelope[c] = .array(batch[c] ?? []) }
+        batch = [:]
+        batchOrder = []
+        batchCount = 0
+        summary.envelopes += 1
+        try await sink.send(.object(envelope))
+    }
+
+    /// The bare `{source, report}` envelope that starts a full import.
+    func sendBare() async throws {
+        summary.envelopes += 1
+        try await sink.send(.object(envelopeHead()))
+        try await sink.barrier()
+    }
+
+    /// Ends the vertex phase: the last envelope, then every job accepted.
+    func finishVertices() async throws {
+        try await flush()
+        try await sink.barrier()
+    }
+
+    /// Sends the held edges and waits for them.
+    func sendEdges() async throws {
+        defer {
+            edges.close(keep: settings.keepExportDirectory)
+            edges = EdgeBuffer(limit: settings.edgeMemoryLimit, directory: settings.exportDirectory)
+        }
+        while true {
+            let next = try edges.take(1000)
+            if next.isEmpty { break }
+            for (collection, object) in next { try await add(object, collection: collection) }
+        }
+        try await flush()
+        try await sink.barrier()
+    }
+
+    func deleted(_ collection: String, _ count: Int) { counts(collection) { $0.deleted += count } }
+
+    func finish(durationMs: Int64) -> RunSummary {
+        summary.durationMs = durationMs
+        return summary
+    }
+}
+
+/// Reads the datasource and sends what the mappings make of it: a full import, or the changes
+/// since a save point.
+public final class ImportRun: Sendable {
+    public let definition: ConnectorDefinition
+    let client: DatasourceClient
+    let sink: any ImportSink
+    let logger: Logger
+    let settings: RunSettings
+    let cache: LookupCache
+    let mapper: Mapper
+    let validator: ImportValidator?
+
+    public init(definition: ConnectorDefinition, client: DatasourceClient, sink: any ImportSink, validator: ImportValidator?,
+                logger: Logger, settings: RunSettings)
+    {
+        self.definition = definition
+        self.client = client
+        self.sink = sink
+        self.logger = logger
+        self.settings = settings
+        self.validator = validator
+        cache = LookupCache(definition: definition)
+        mapper = Mapper(definition: definition, source: settings.source, report: settings.report, timestamp: settings.reportTime)
+    }
+
+    /// Endpoints whose records mappings read, in definition order, without `for_each` children
+    /// (they are read with their parents).
+    var mappedEndpoints: [String] {
+        let used = Set((definition.vertices + definition.edges).map(\.from))
+        return definition.endpointOrder.filter { name in
+            guard let e = definition.endpoints[name] else { return false }
+            return e.forEach == nil && (used.contains(name) || definition.endpointOrder.contains { child in
+                definition.endpoints[child]?.forEach?.endpoint == name && used.contains(child)
+            })
+        }
+    }
+
+    func context(_ extra: [String: JSON] = [:]) -> EvalContext {
+        client.context(extra)
+    }
+
+    /// Maps a page of an endpoint with every mapping that reads it.
+    func process(_ page: [JSON], endpoint: String, parent: JSON?, pipeline: Pipeline) async throws {
+        await pipeline.read(endpoint, page.count)
+        if page.isEmpty { return }
+        var extra: [String: JSON] = [:]
+        if let alias = definition.endpoints[endpoint]?.forEach?.variable { extra[alias] = parent ?? .null }
+        let ctx = context(extra)
+        for mapping in definition.vertices where mapping.from == endpoint {
+            let (objects, issues) = try await mapper.map(page, with: mapping, context: ctx, cache: cache, client: client)
+            try await pipeline.issues(issues)
+            try await pipeline.vertices(objects, collection: mapping.collection)
+        }
+        for mapping in definition.edges where mapping.from == endpoint {
+            let (objects, issues) = try await mapper.map(page, with: mapping, context: ctx, cache: cache, client: client)
+            try await pipeline.issues(issues)
+            try await pipeline.edges(objects, collection: mapping.collection)
+        }
+    }
+
+    /// Reads an endpoint whole (and its `for_each` children per record).
+    func read(_ endpoint: String, pipeline: Pipeline) async throws {
+        let children = definition.endpointOrder.filter { definition.endpoints[$0]?.forEach?.endpoint == endpoint }
+        try await client.forEachPage(of: endpoint) { page in
+            cache.add(page, endpoint: endpoint, context: context())
+            try await process(page, endpoint: endpoint, parent: nil, pipeline: pipeline)
+            for child in children {
+                for record in page {
+                    try await client.forEachPage(of: child, parent: record) { childPage in
+                        cache.add(childPage, endpoint: child, context: context())
+                        try await process(childPage, endpoint: child, parent: record, pipeline: pipeline)
+                    }
+                }
+            }
+        }
+        logger.info("read endpoint \(endpoint)", label: "import")
+    }
+
+    /// Reads every mapped endpoint: first those that mappings look records up in (so lookups
+    /// are served from them), then the others; each group concurrently.
+    func readAll(pipeline: Pipeline) async throws {
+        let endpoints = mappedEndpoints
+        let first = endpoints.filter { definition.lookupEndpoints.contains($0) }
+        let second = endpoints.filter { !definition.lookupEndpoints.contains($0) }
+        for wave in [first, second] where !wave.isEmpty {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for e in wave { group.addTask { try await self.read(e, pipeline: pipeline) } }
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    /// A full import's data: the bare envelope, every vertex, then every edge.
+    public func full() async throws -> RunSummary {
+        let started = Clock.nowMs()
+        let pipeline = Pipeline(definition: definition, sink: sink, validator: validator, logger: logger, settings: settings, mode: "full")
+        try await pipeline.sendBare()
+        try await readAll(pipeline: pipeline)
+        try await pipeline.finishVertices()
+        try await pipeline.sendEdges()
+        return await pipeline.finish(durationMs: Clock.nowMs() - started)
+    }
+
+    /// An incremental import's data: changed records re-read by id and sent; deleted ones (and
+    /// changed ones no longer found) deleted.
+    public func incremental(last: String, new: String) async throws -> RunSummary {
+        let started = Clock.nowMs()
+        guard let delta = definition.modelState?.delta else {
+            throw RunFailure(.recoverable, "the definition has no model_state.delta: incremental imports are not possible")
+        }
+        let pipeline = Pipeline(definition: definition, sink: sink, validator: validator, logger: logger, settings: settings, mode: "incremental")
+        let changes: JSON
+        if last == new {
+            changes = .null
+        } else {
+            changes = try await client.send(delta.request, values: ["last_state": .string(last), "new_state": .string(new)], what: "delta")
+        }
+        var deletions: [(String, [JSON])] = []
+        let endpoints = delta.endpoints ?? mappedEndpoints
+        for endpoint in endpoints {
+            var ctx = context(["endpoint": .string(endpoint), "last_state": .string(last), "new_state": .string(new)])
+            ctx.document = changes
+            let updated = try ids(delta.updated, ctx, "updated", endpoint)
+            var deleted = try delta.deleted.map { try ids($0, ctx, "deleted", endpoint) } ?? []
+            if !updated.isEmpty {
+                let records = try await client.fetch(endpoint, ids: updated)
+                cache.add(records, endpoint: endpoint, context: context())
+                if definition.deletions.missingOnReread {
+                    let found = Set(records.compactMap { r -> String? in
+                        var c = context()
+                        c.document = r
+                        return definition.endpoints[endpoint]?.id.flatMap { try? $0.evaluate(c) }.map(renderString)
+                    })
+                    deleted += updated.filter { !found.contains(renderString($0)) }
+                }
+                try await process(records, endpoint: endpoint, parent: nil, pipeline: pipeline)
+            }
+            if !deleted.isEmpty && definition.deletions.deletedRecords { deletions.append((endpoint, deleted)) }
+        }
+        try await pipeline.finishVertices()
+        try await pipeline.sendEdges()
+        for (endpoint, list) in deletions { try await delete(list, endpoint: endpoint, pipeline: pipeline) }
+        return await pipeline.finish(durationMs: Clock.nowMs() - started)
+    }
+
+    func ids(_ expr: Expr, _ ctx: EvalContext, _ what: String, _ endpoint: String) throws -> [JSON] {
+        let value: JSON
+        do { value = try expr.evaluate(ctx) } catch {
+            throw RunFailure(.datasourceData, "delta \(what) of endpoint \(endpoint): \(error.message)")
+        }
+        switch value {
+        case .array(let a): return a.filter { !$0.isNull }
+        case .null: return []
+        default: throw RunFailure(.datasourceData, "delta \(what) of endpoint \(endpoint) gave \(value.typeName), not a list of ids")
+        }
+    }
+
+    /// Deletes the vertices that records of an endpoint with these ids became. The key is
+    /// derived from the id where the mapping allows (a record with only its id, e.g. `{pk: 5}`).
+    func delete(_ ids: [JSON], endpoint: String, pipeline: Pipeline) async throws {
+        for mapping in definition.vertices where mapping.from == endpoint && mapping.each == nil {
+            guard let info = definition.catalogue[mapping.collection], let keyKind = info.keyKind,
+                let keyField = mapping.fields.first(where: { $0.name == keyKind.rawValue })
+            else { continue }
+            var keys: [String] = []
+            for id in ids {
+                guard let stub = stubRecord(endpoint: endpoint, id: id) else { continue }
+                var ctx = context()
+                ctx.document = stub
+                if let key = try? keyField.value.evaluate(ctx), !key.isNull { keys.append(renderString(key)) }
+            }
+            if keys.count < ids.count {
+                logger.warning("\(ids.count - keys.count) deleted \(endpoint) records: the key of \(mapping.collection) cannot be derived from their ids", label: "import")
+            }
+            guard !keys.isEmpty else { continue }
+            try await sink.delete(collection: mapping.collection, ids: keys, byKey: keyKind == .key)
+            await pipeline.deleted(mapping.collection, keys.count)
+        }
+    }
+
+    /// `{pk: 5}` for an endpoint whose id is `$.pk`.
+    func stubRecord(endpoint: String, id: JSON) -> JSON? {
+        let text = definition.endpoints[endpoint]?.id?.span.text ?? "$.id"
+        guard let path = try? JSONPath.parse(text), path.root == .document, path.isSingular, !path.segments.isEmpty else { return nil }
+        var value = id
+        for segment in path.segments.reversed() {
+            guard case .child(let selectors) = segment, case .name(let name)? = selectors.first else { return nil }
+            value = [name: value]
+        }
+        return value
+    }
+}

@@ -1,0 +1,57 @@
+import MappingDSL
+
+/// Validates mapped objects against CAR's import schema, compiled once per run.
+public struct ImportValidator: Sendable {
+    let collections: [String: JSONSchema]
+
+    /// Compiles the `items` schema of every collection of an import schema document.
+    public init(schema: JSON) throws(JSONSchema.SchemaError) {
+        var out: [String: JSONSchema] = [:]
+        for (name, definition) in schema["properties"]?.objectValue ?? JSONObject() {
+            guard definition["type"] == "array", let items = definition["items"] else { continue }
+            out[name] = try JSONSchema(items)
+        }
+        collections = out
+    }
+
+    /// Why the object is not valid for the collection; empty when it is (or when the schema
+    /// does not know the collection: extensions add collections the core schema lacks).
+    public func problems(_ object: JSONObject, collection: String) -> [JSONSchema.Failure] {
+        collections[collection]?.validate(.object(object)) ?? []
+    }
+}
+
+extension CARCatalogue {
+    /// An import schema (JSON Schema) with the facts of the catalogue: used when the CAR
+    /// service does not serve its own, and by the CAR simulator.
+    public var importSchema: JSON {
+        var properties = JSONObject()
+        properties["report"] = [
+            "type": "object", "required": ["timestamp"],
+            "properties": ["_key": ["type": "string", "minLength": 1, "maxLength": 254], "timestamp": ["type": "number"]],
+        ]
+        properties["source"] = ["type": "object", "required": ["_key"], "properties": ["_key": ["type": "string"]]]
+        for name in order {
+            guard let c = collections[name] else { continue }
+            var fields = JSONObject()
+            for f in c.fields {
+                var d = JSONObject()
+                if f.type != .any { d["type"] = .string(f.type.rawValue) }
+                if let t = f.itemType, t != .any { d["items"] = ["type": .string(t.rawValue)] }
+                if let p = f.pattern { d["pattern"] = .string(p) }
+                if let m = f.minLength { d["minLength"] = .int(Int64(m)) }
+                if let m = f.maxLength { d["maxLength"] = .int(Int64(m)) }
+                if let m = f.minimum { d["minimum"] = .double(m) }
+                if let m = f.maximum { d["maximum"] = .double(m) }
+                fields[f.name] = .object(d)
+            }
+            var items = JSONObject()
+            items["type"] = "object"
+            items["properties"] = .object(fields)
+            if !c.required.isEmpty { items["required"] = .array(c.required.map { .string($0) }) }
+            if !c.oneOfRequired.isEmpty { items["oneOf"] = .array(c.oneOfRequired.map { ["required": .array($0.map { .string($0) })] }) }
+            properties[name] = ["type": "array", "items": .object(items)]
+        }
+        return ["type": "object", "additionalProperties": true, "properties": .object(properties)]
+    }
+}

@@ -1,0 +1,92 @@
+import MappingDSL
+import Synchronization
+
+/// Where a run's output goes: the CAR service, or a dry-run printer.
+public protocol ImportSink: Sendable {
+    /// Sends one import envelope.
+    func send(_ envelope: JSON) async throws
+    /// Returns when everything sent so far is accepted (a phase end).
+    func barrier() async throws
+    /// Deletes vertices of a collection, by external id or by `_key`.
+    func delete(collection: String, ids: [String], byKey: Bool) async throws
+    /// Saves the model state id.
+    func saveModelState(_ id: String) async throws
+}
+
+/// Posts envelopes as CAR import jobs: at most 20 in flight, then waits for them (polling
+/// import status, 1 s doubling to 60 s); a failed job fails the run with its status's class.
+public actor CARSink: ImportSink {
+    let car: CARClient
+    let source: String
+    let logger: Logger
+    public static let jobsInFlight = 20
+    private var pending: [String] = []
+    private(set) var posted = 0
+    private(set) var maxPending = 0
+    private(set) var deleteRequests = 0
+
+    public init(car: CARClient, source: String, logger: Logger) {
+        self.car = car
+        self.source = source
+        self.logger = logger
+    }
+
+    public func send(_ envelope: JSON) async throws {
+        let id = try await car.postImport(envelope)
+        pending.append(id)
+        posted += 1
+        maxPending = max(maxPending, pending.count)
+        if pending.count >= Self.jobsInFlight { try await barrier() }
+    }
+
+    public func barrier() async throws {
+        var delay = car.connection.pollDelayMs
+        while !pending.isEmpty {
+            let status = try await car.importStatus(pending)
+            if let failed = status.failed.first {
+                throw RunFailure(CARClient.failureClass(status: failed.statusCode),
+                                 "CAR import job \(failed.id) failed with status \(failed.statusCode): \(car.redactor.redact(failed.error))")
+            }
+            pending = pending.filter { status.incomplete.contains($0) }
+            if pending.isEmpty { return }
+            try await Task.sleep(for: .milliseconds(delay))
+            delay = min(delay * 2, car.connection.maxPollDelayMs)
+        }
+    }
+
+    public func delete(collection: String, ids: [String], byKey: Bool) async throws {
+        deleteRequests += try await car.deleteVertices(source: source, collection: collection, ids: ids, byKey: byKey)
+    }
+
+    public func saveModelState(_ id: String) async throws {
+        try await car.saveModelState(source: source, id: id)
+    }
+
+    /// Jobs posted, and the most that were waiting at once.
+    public var jobStats: (posted: Int, maxPending: Int) { (posted, maxPending) }
+}
+
+/// Prints what a run would send, in order: envelopes, deletions, the model-state save.
+public final class DryRunSink: ImportSink {
+    let pretty: Bool
+    let write: @Sendable (String) -> Void
+
+    public init(pretty: Bool, write: @escaping @Sendable (String) -> Void) {
+        self.pretty = pretty
+        self.write = write
+    }
+
+    func emit(_ value: JSON) { write(JSONWriter(pretty: pretty).string(value) + "\n") }
+
+    public func send(_ envelope: JSON) async throws { emit(envelope) }
+    public func barrier() async throws {}
+    public func delete(collection: String, ids: [String], byKey: Bool) async throws {
+        var d = JSONObject()
+        d["collection"] = .string(collection)
+        d[byKey ? "keys" : "external_ids"] = .array(ids.map { .string($0) })
+        emit(["delete": .object(d)])
+    }
+    public func saveModelState(_ id: String) async throws {
+        emit(["save_model_state": ["model_state_id": .string(id)]])
+    }
+}
