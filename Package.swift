@@ -25,14 +25,17 @@ let package = Package(
             name: "CarEngine",
             dependencies: ["MappingDSL", "CCurl", .product(name: "Yams", package: "Yams")]
         ),
+        .target(name: "CarSimulators", dependencies: ["CarEngine", "MappingDSL", "LoopbackHTTP"]),
         .executableTarget(
             name: "car",
-            dependencies: ["CarEngine", "MappingDSL", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "CarEngine", "MappingDSL", "CarSimulators", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .testTarget(name: "MappingDSLTests", dependencies: ["MappingDSL"]),
         .testTarget(
             name: "CarEngineTests",
-            dependencies: ["CarEngine", "MappingDSL", "LoopbackHTTP"],
+            dependencies: ["CarEngine", "MappingDSL", "LoopbackHTTP", "CarSimulators"],
             exclude: ["Fixtures"]
         ),
     ],

@@ -10,6 +10,12 @@ func exampleRecordsServer(requests: Recorder<String>) throws -> HTTPServer {
     let doc = (try? JSONParser.parse(try FileIO.read(Repo.root + "/examples/reference/records.json"))) ?? .null
     return try HTTPServer { r in
         requests.append(r.target)
+        // Change tracking needs no auth; this data never changes.
+        if r.path == "/model_state_id/" { return .json(#"{"model_state_id": "42"}"#) }
+        if r.path == "/delta/" {
+            guard let from = r.queryValue("from"), let to = r.queryValue("to") else { return .json("{}", status: 400) }
+            return .json(from == to ? "{}" : #"{"delta": {}}"#)
+        }
         guard r.header("Authorization") == "Basic " + Base64.encode(Array("admin:admin".utf8)) else {
             return .json(#"{"detail": "Authentication credentials were not provided."}"#, status: 403)
         }

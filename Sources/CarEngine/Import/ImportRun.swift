@@ -262,10 +262,10 @@ public final class ImportRun: Sendable {
         }
     }
 
-    /// Reads an endpoint whole (and its `for_each` children per record).
-    func read(_ endpoint: String, pipeline: Pipeline) async throws {
+    /// Processes an endpoint's pages (and its `for_each` children per record) in order.
+    func consume(_ endpoint: String, from channel: PageChannel, pipeline: Pipeline) async throws {
         let children = definition.endpointOrder.filter { definition.endpoints[$0]?.forEach?.endpoint == endpoint }
-        try await client.forEachPage(of: endpoint) { page in
+        while let page = try await channel.next() {
             cache.add(page, endpoint: endpoint, context: context())
             try await process(page, endpoint: endpoint, parent: nil, pipeline: pipeline)
             for child in children {
@@ -281,14 +281,32 @@ public final class ImportRun: Sendable {
     }
 
     /// Reads every mapped endpoint: first those that mappings look records up in (so lookups
-    /// are served from them), then the others; each group concurrently.
+    /// are served from them), then the others. Within a group, endpoints are read concurrently
+    /// (pages read ahead, at most two per endpoint) and processed in definition order.
     func readAll(pipeline: Pipeline) async throws {
         let endpoints = mappedEndpoints
         let first = endpoints.filter { definition.lookupEndpoints.contains($0) }
         let second = endpoints.filter { !definition.lookupEndpoints.contains($0) }
         for wave in [first, second] where !wave.isEmpty {
+            let channels = wave.map { _ in PageChannel() }
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for e in wave { group.addTask { try await self.read(e, pipeline: pipeline) } }
+                for (endpoint, channel) in zip(wave, channels) {
+                    group.addTask {
+                        do {
+                            try await self.client.forEachPage(of: endpoint) { page in try await channel.send(page) }
+                            await channel.finish()
+                        } catch {
+                            await channel.finish(error)
+                        }
+                    }
+                }
+                do {
+                    for (endpoint, channel) in zip(wave, channels) { try await consume(endpoint, from: channel, pipeline: pipeline) }
+                } catch {
+                    for c in channels { await c.cancel() }
+                    group.cancelAll()
+                    throw error
+                }
                 try await group.waitForAll()
             }
         }

@@ -24,6 +24,26 @@ public actor CARSink: ImportSink {
     private(set) var posted = 0
     private(set) var maxPending = 0
     private(set) var deleteRequests = 0
+    // Calls run one at a time, although the actor lets others in while one awaits the network:
+    // otherwise posts could slip in while a barrier waits, and more than 20 jobs be in flight.
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    private func lock() async {
+        if busy {
+            await withCheckedContinuation { waiting.append($0) }
+        } else {
+            busy = true
+        }
+    }
+
+    private func unlock() {
+        if waiting.isEmpty {
+            busy = false
+        } else {
+            waiting.removeFirst().resume()
+        }
+    }
 
     public init(car: CARClient, source: String, logger: Logger) {
         self.car = car
@@ -32,14 +52,22 @@ public actor CARSink: ImportSink {
     }
 
     public func send(_ envelope: JSON) async throws {
+        await lock()
+        defer { unlock() }
         let id = try await car.postImport(envelope)
         pending.append(id)
         posted += 1
         maxPending = max(maxPending, pending.count)
-        if pending.count >= Self.jobsInFlight { try await barrier() }
+        if pending.count >= Self.jobsInFlight { try await waitForPending() }
     }
 
     public func barrier() async throws {
+        await lock()
+        defer { unlock() }
+        try await waitForPending()
+    }
+
+    private func waitForPending() async throws {
         var delay = car.connection.pollDelayMs
         while !pending.isEmpty {
             let status = try await car.importStatus(pending)

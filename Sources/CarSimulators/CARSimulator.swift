@@ -1,0 +1,279 @@
+import CarEngine
+import LoopbackHTTP
+import MappingDSL
+import Synchronization
+
+/// Settings of the CAR simulator.
+public struct CARSimulatorOptions: Sendable {
+    public var port: UInt16 = 0
+    public var key = "car-key"
+    public var password = "car-password"
+    public var token = "car-token-value"
+    /// The import schema imports are validated against (default: car's catalogue).
+    public var importSchema: JSON = CARCatalogue.core.importSchema
+    /// Where the graph is kept across restarts.
+    public var dataDirectory: String?
+    /// Start with a database (as an instance that already ran), or with none (fresh).
+    public var databaseReady = false
+
+    public init() {}
+}
+
+/// A stand-in for the CAR service on loopback: the calls of car-service-api.md in both auth
+/// modes, a graph per source, import validation, GraphQL read-back for the query shapes
+/// connectors use, fault injection, and an admin API (`/admin/...`, no auth).
+public final class CARSimulator: Sendable {
+    struct EdgeDoc: Sendable {
+        var from: String
+        var to: String
+        var fields: JSONObject
+        var active: Bool
+    }
+
+    struct SourceGraph: Sendable {
+        var vertices: [String: [String: JSONObject]] = [:]
+        var lastSeen: [String: [String: Int64]] = [:]
+        var edges: [String: [String: EdgeDoc]] = [:]
+        var modelStateID: String?
+        var fullImportInProgress = false
+    }
+
+    struct Database: Sendable {
+        var graphName = ""
+        var collectionsWithoutIndexes: [String] = ["asset", "ipaddress"]
+        var ready = false
+    }
+
+    struct Job: Sendable {
+        var pollsLeft: Int
+        var errorStatus: Int?
+        var error: String?
+    }
+
+    struct RouteFault: Sendable {
+        var method: String?
+        var path: String
+        var status: Int
+        var remaining: Int
+    }
+
+    struct Faults: Sendable {
+        var routes: [RouteFault] = []
+        var delayMs = 0
+        var drop = 0
+        var incompletePolls = 0
+        var failImportStatus: Int?
+        var failImportCount = 0
+    }
+
+    struct State: Sendable {
+        var sources: [String: SourceGraph] = [:]
+        var database: Database?
+        var jobs: [String: Job] = [:]
+        var unconfirmed: Set<String> = []
+        var maxUnconfirmed = 0
+        var extensions: [String: JSON] = [:]
+        var faults = Faults()
+        var nextJob = 1
+        var calls: [String] = []
+    }
+
+    let state: Mutex<State>
+    let options: CARSimulatorOptions
+    let validator: ImportValidator?
+    let server: Mutex<HTTPServer?> = Mutex(nil)
+
+    public init(options: CARSimulatorOptions = CARSimulatorOptions()) throws {
+        self.options = options
+        validator = try? ImportValidator(schema: options.importSchema)
+        var initial = State()
+        if options.databaseReady { initial.database = Database(graphName: "assets", collectionsWithoutIndexes: [], ready: true) }
+        if let dir = options.dataDirectory, let saved = Self.load(dir) { initial = saved }
+        state = Mutex(initial)
+        let http = try HTTPServer(port: options.port) { [weak self] request in
+            guard let self else { return .text("gone", status: 503) }
+            return self.handle(request)
+        }
+        server.withLock { $0 = http }
+    }
+
+    public var port: UInt16 { server.withLock { $0?.port ?? 0 } }
+    /// The v2 base URL to give car (`-car-service-url`).
+    public var baseURL: String { "http://127.0.0.1:\(port)/api/car/v2" }
+    public var adminURL: String { "http://127.0.0.1:\(port)/admin" }
+
+    public func stop() { server.withLock { $0?.stop() } }
+
+    // MARK: Admin (in-process access for tests)
+
+    /// The whole graph as JSON: sources with their vertices, edges and model state.
+    public var graph: JSON { state.withLock { Self.graphJSON($0) } }
+
+    /// The calls received (`METHOD path?query`), in order.
+    public var calls: [String] { state.withLock { $0.calls } }
+
+    /// The most import jobs posted and not yet confirmed through importstatus at one time.
+    public var maxJobsInFlight: Int { state.withLock { $0.maxUnconfirmed } }
+
+    /// Sets faults (see `POST /admin/faults`).
+    public func setFaults(_ body: JSON) { state.withLock { Self.applyFaults(body, &$0) } }
+
+    static func applyFaults(_ body: JSON, _ s: inout State) {
+        for f in body["fail"]?.arrayValue ?? [] {
+            s.faults.routes.append(RouteFault(
+                method: f["method"]?.stringValue, path: f["path"]?.stringValue ?? "", status: Int(f["status"]?.doubleValue ?? 500),
+                remaining: Int(f["count"]?.doubleValue ?? 1)))
+        }
+        if let d = body["delay_ms"]?.doubleValue { s.faults.delayMs = Int(d) }
+        if let d = body["drop"]?.doubleValue { s.faults.drop = Int(d) }
+        if let k = body["incomplete_polls"]?.doubleValue { s.faults.incompletePolls = Int(k) }
+        if let f = body["fail_import_jobs"] {
+            s.faults.failImportStatus = f["status_code"]?.doubleValue.map { Int($0) } ?? 500
+            s.faults.failImportCount = Int(f["count"]?.doubleValue ?? 1)
+        }
+        if body["no_database"] == .bool(true) { s.database = nil }
+        if body["clear"] == .bool(true) { s.faults = Faults() }
+    }
+
+    static func graphJSON(_ s: State) -> JSON {
+        var sources = JSONObject()
+        for name in s.sources.keys.sorted() {
+            guard let g = s.sources[name] else { continue }
+            var vertices = JSONObject()
+            for c in g.vertices.keys.sorted() {
+                let docs = g.vertices[c] ?? [:]
+                vertices[c] = .array(docs.keys.sorted().compactMap { docs[$0].map { JSON.object($0) } })
+            }
+            var edges = JSONObject()
+            for c in g.edges.keys.sorted() {
+                let docs = g.edges[c] ?? [:]
+                edges[c] = .array(docs.keys.sorted().compactMap { k in
+                    docs[k].map { e in
+                        var o = e.fields
+                        o["_from"] = .string(e.from)
+                        o["_to"] = .string(e.to)
+                        o["active"] = .bool(e.active)
+                        return .object(o)
+                    }
+                })
+            }
+            sources[name] = ["model_state_id": g.modelStateID.map { .string($0) } ?? .null, "full_import_in_progress": .bool(g.fullImportInProgress),
+                             "vertices": .object(vertices), "edges": .object(edges)]
+        }
+        var db: JSON = .null
+        if let d = s.database {
+            db = ["graph_name": .string(d.graphName), "collections_without_indexes": .array(d.collectionsWithoutIndexes.map { .string($0) }),
+                  "is_ready": .bool(d.ready)]
+        }
+        var extensions = JSONObject()
+        for k in s.extensions.keys.sorted() { extensions[k] = s.extensions[k] }
+        return ["sources": .object(sources), "database": db, "extensions": .object(extensions)]
+    }
+
+    // MARK: Persistence
+
+    static func load(_ dir: String) -> State? {
+        guard let bytes = try? FileIO.read(dir + "/car-simulator.json"), let doc = try? JSONParser.parse(bytes) else { return nil }
+        var s = State()
+        if let d = doc["database"], !d.isNull {
+            s.database = Database(graphName: d["graph_name"]?.stringValue ?? "",
+                                  collectionsWithoutIndexes: d["collections_without_indexes"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+                                  ready: d["is_ready"] == .bool(true))
+        }
+        for (k, v) in doc["extensions"]?.objectValue ?? JSONObject() { s.extensions[k] = v }
+        for (name, g) in doc["sources"]?.objectValue ?? JSONObject() {
+            var graph = SourceGraph()
+            graph.modelStateID = g["model_state_id"]?.stringValue
+            for (c, docs) in g["vertices"]?.objectValue ?? JSONObject() {
+                for d in docs.arrayValue ?? [] {
+                    guard case .object(var o) = d else { continue }
+                    let seen = Int64(o["_last_seen"]?.doubleValue ?? 0)
+                    o["_last_seen"] = nil
+                    let key = Self.vertexKey(o, collection: c)
+                    graph.vertices[c, default: [:]][key] = o
+                    graph.lastSeen[c, default: [:]][key] = seen
+                }
+            }
+            for (c, docs) in g["edges"]?.objectValue ?? JSONObject() {
+                for d in docs.arrayValue ?? [] {
+                    guard case .object(var o) = d, let from = o["_from"]?.stringValue, let to = o["_to"]?.stringValue else { continue }
+                    let active = o["active"] != .bool(false)
+                    o["_from"] = nil
+                    o["_to"] = nil
+                    o["active"] = nil
+                    graph.edges[c, default: [:]][from + "|" + to] = EdgeDoc(from: from, to: to, fields: o, active: active)
+                }
+            }
+            s.sources[name] = graph
+        }
+        return s
+    }
+
+    func persist(_ s: State) {
+        guard let dir = options.dataDirectory else { return }
+        var doc = Self.graphJSON(s)
+        // Keep last-seen times with the vertices.
+        if case .object(var sources)? = doc["sources"] {
+            for (name, graph) in s.sources {
+                guard case .object(var g)? = sources[name], case .object(var vertices)? = g["vertices"] else { continue }
+                for (c, docs) in graph.vertices {
+                    vertices[c] = .array(docs.keys.sorted().compactMap { k in
+                        docs[k].map { o in
+                            var copy = o
+                            copy["_last_seen"] = .int(graph.lastSeen[c]?[k] ?? 0)
+                            return .object(copy)
+                        }
+                    })
+                }
+                g["vertices"] = .object(vertices)
+                sources[name] = .object(g)
+            }
+            if case .object(var top) = doc {
+                top["sources"] = .object(sources)
+                doc = .object(top)
+            }
+        }
+        try? FileIO.write(JSONWriter().bytes(doc), to: dir + "/car-simulator.json.tmp")
+        _ = FileRename.rename(dir + "/car-simulator.json.tmp", dir + "/car-simulator.json")
+    }
+
+    // MARK: Keys
+
+    static let keyCollections: Set<String> = ["ipaddress", "macaddress", "hostname"]
+
+    static func vertexKey(_ o: JSONObject, collection: String) -> String {
+        renderString(o[keyCollections.contains(collection) ? "_key" : "external_id"] ?? .null)
+    }
+
+    /// The two end collections of an edge collection.
+    func edgeEnds(_ collection: String, _ s: State) -> (String, String)? {
+        if case .edge(let from, let to, _, _)? = CARCatalogue.core[collection]?.kind { return (from, to) }
+        for ext in s.extensions.values {
+            for e in ext["schema"]?["edges"]?.arrayValue ?? [] {
+                if let a = e["end1"]?.stringValue, let b = e["end2"]?.stringValue, "\(a)_\(b)" == collection { return (a, b) }
+            }
+        }
+        return nil
+    }
+
+    /// The id of a vertex in GraphQL answers: `<source>/<external id>`, `<source>/0/<ip>`, `<source>/<host>`.
+    static func graphID(source: String, collection: String, key: String) -> String {
+        collection == "ipaddress" ? "\(source)/0/\(key)" : "\(source)/\(key)"
+    }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+enum FileRename {
+    static func rename(_ from: String, _ to: String) -> Bool {
+        #if canImport(Glibc)
+            return Glibc.rename(from, to) == 0
+        #else
+            return Darwin.rename(from, to) == 0
+        #endif
+    }
+}
