@@ -90,6 +90,16 @@ actor Pipeline {
 
     func read(_ endpoint: String, _ count: Int) { summary.recordsRead[endpoint, default: 0] += count }
 
+    /// Logs counts after an endpoint was read.
+    func progress(endpoint: String, collections: [String]) {
+        var parts: [String] = []
+        for c in collections {
+            let n = summary.collections[c] ?? CollectionCounts()
+            parts.append("\(c) \(n.mapped) mapped, \(n.skipped) skipped, \(n.sent) sent")
+        }
+        logger.info("read \(summary.recordsRead[endpoint] ?? 0) records of \(endpoint)" + (parts.isEmpty ? "" : ": " + parts.joined(separator: "; ")), label: "import")
+    }
+
     func issues(_ list: [MappingIssue]) throws {
         for i in list {
             counts(i.collection) { $0.skipped += 1 }
@@ -277,7 +287,7 @@ public final class ImportRun: Sendable {
                 }
             }
         }
-        logger.info("read endpoint \(endpoint)", label: "import")
+        await pipeline.progress(endpoint: endpoint, collections: (definition.vertices + definition.edges).filter { $0.from == endpoint }.map(\.collection))
     }
 
     /// Reads every mapped endpoint: first those that mappings look records up in (so lookups
