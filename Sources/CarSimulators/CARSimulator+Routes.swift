@@ -111,7 +111,25 @@ extension CARSimulator {
         case ("POST", "source") where parts.count == 3 && parts[2] == "full-import-in-progress",
             ("DELETE", "source") where parts.count == 3 && parts[2] == "full-import-in-progress":
             return state.withLock { s in
-                s.sources[parts[1], default: SourceGraph()].fullImportInProgress = method == "POST"
+                var graph = s.sources[parts[1]] ?? SourceGraph()
+                if method == "POST" {
+                    graph.fullImportInProgress = true
+                    graph.fullImportSince = s.importSequence
+                } else if graph.fullImportInProgress {
+                    // What the full import did not touch is gone from the datasource.
+                    graph.fullImportInProgress = false
+                    for (c, docs) in graph.vertices {
+                        for k in docs.keys where (graph.touched[c]?[k] ?? 0) <= graph.fullImportSince {
+                            graph.vertices[c]?[k] = nil
+                            graph.lastSeen[c]?[k] = nil
+                            graph.touched[c]?[k] = nil
+                        }
+                    }
+                    for (c, docs) in graph.edges {
+                        for (k, e) in docs where e.sequence <= graph.fullImportSince { graph.edges[c]?[k]?.active = false }
+                    }
+                }
+                s.sources[parts[1]] = graph
                 let id = newJob(&s)
                 persist(s)
                 return Self.json(["job_id": .string(id)])
@@ -230,6 +248,8 @@ extension CARSimulator {
                 return Self.json(["id": .string(id)])
             }
             var graph = s.sources[source] ?? SourceGraph()
+            s.importSequence += 1
+            let sequence = s.importSequence
             for (collection, value) in envelope where collection != "source" && collection != "report" {
                 for item in value.arrayValue ?? [] {
                     guard case .object(let o) = item else { continue }
@@ -243,6 +263,7 @@ extension CARSimulator {
                         var doc = graph.edges[collection]?[id] ?? EdgeDoc(from: from, to: to, fields: JSONObject(), active: true)
                         for (k, v) in fields { doc.fields[k] = v }
                         doc.active = true
+                        doc.sequence = sequence
                         graph.edges[collection, default: [:]][id] = doc
                     } else {
                         let key = Self.vertexKey(o, collection: collection)
@@ -250,6 +271,7 @@ extension CARSimulator {
                         for (k, v) in o { doc[k] = v }
                         graph.vertices[collection, default: [:]][key] = doc
                         graph.lastSeen[collection, default: [:]][key] = Int64(timestamp)
+                        graph.touched[collection, default: [:]][key] = sequence
                     }
                 }
             }

@@ -28,6 +28,7 @@ public final class CARSimulator: Sendable {
         var to: String
         var fields: JSONObject
         var active: Bool
+        var sequence = 0
     }
 
     struct SourceGraph: Sendable {
@@ -36,6 +37,10 @@ public final class CARSimulator: Sendable {
         var edges: [String: [String: EdgeDoc]] = [:]
         var modelStateID: String?
         var fullImportInProgress = false
+        /// The import that last touched each vertex, and the last import before the full
+        /// import began: leaving a full import removes what it did not touch.
+        var touched: [String: [String: Int]] = [:]
+        var fullImportSince = 0
     }
 
     struct Database: Sendable {
@@ -75,6 +80,7 @@ public final class CARSimulator: Sendable {
         var extensions: [String: JSON] = [:]
         var faults = Faults()
         var nextJob = 1
+        var importSequence = 0
         var calls: [String] = []
     }
 

@@ -32,8 +32,8 @@ extension DefinitionBuilder {
         let each = expression(node["each"], scope: recordScope, expect: .array, what: "'each'")
         let itemScope = mappingScope(endpoint: endpoint, current: each != nil || node["each"] != nil)
         let when = expression(node["when"], scope: itemScope, expect: .bool, what: "'when'")
-        noteLookups(each)
-        noteLookups(when)
+        noteLookups(each, from: fromName)
+        noteLookups(when, from: fromName)
 
         var fields: [FieldMapping] = []
         for (k, v) in node["fields"]?.pairs ?? [] {
@@ -51,7 +51,7 @@ extension DefinitionBuilder {
             }
             let what = "field '\(field)' of \(collectionName) (\(info?.type.rawValue ?? "any"))"
             guard let expr = expression(v, scope: itemScope, expect: info?.type.accepted, what: what) else { continue }
-            noteLookups(expr)
+            noteLookups(expr, from: fromName)
             if let info, let literalError = literalCheck(expr, info) { error(literalError, v.location) }
             fields.append(FieldMapping(name: field, value: expr, location: k.location))
         }
@@ -66,7 +66,7 @@ extension DefinitionBuilder {
                 error("'\(field)' is set by the engine on every edge; leave it out", k.location)
             }
             guard let expr = expression(v, scope: itemScope) else { continue }
-            noteLookups(expr)
+            noteLookups(expr, from: fromName)
             extraFields.append(FieldMapping(name: field, value: expr, location: k.location))
         }
         var keepNulls: Set<String> = []
@@ -88,7 +88,7 @@ extension DefinitionBuilder {
     }
 
     /// Endpoints named in lookup calls count as used.
-    mutating func noteLookups(_ expr: Expr?) {
+    mutating func noteLookups(_ expr: Expr?, from endpoint: String) {
         guard let expr else { return }
         let text = expr.span.text
         for fn in ["lookup(", "lookup_many("] {
@@ -101,6 +101,7 @@ extension DefinitionBuilder {
                 if let end = nameStart.firstIndex(of: q) {
                     usedEndpoints.insert(String(nameStart[..<end]))
                     lookupEndpoints.insert(String(nameStart[..<end]))
+                    lookupsByEndpoint[endpoint, default: []].insert(String(nameStart[..<end]))
                 }
             }
         }

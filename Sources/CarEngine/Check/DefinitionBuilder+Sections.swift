@@ -59,7 +59,8 @@ extension DefinitionBuilder {
         return ConnectorDefinition(
             path: path, connector: connector, parameters: parameters, datasource: datasource, endpoints: endpoints,
             endpointOrder: order, vertices: vertices, edges: edges, modelState: modelState, deletions: deletions,
-            schemaExtension: schemaExtension, catalogue: catalogue, variables: variables, lookupEndpoints: lookupEndpoints)
+            schemaExtension: schemaExtension, catalogue: catalogue, variables: variables, lookupEndpoints: lookupEndpoints,
+            lookupsByEndpoint: lookupsByEndpoint)
     }
 
     // MARK: Connector and parameters

@@ -18,6 +18,8 @@ struct DefinitionBuilder {
     var usedEndpoints: Set<String> = []
     /// Endpoints named in lookup calls (their records are kept for lookups during a run).
     var lookupEndpoints: Set<String> = []
+    /// For each endpoint, the endpoints its mappings look records up in.
+    var lookupsByEndpoint: [String: Set<String>] = [:]
 
     init(path: String, source: SourceText, diagnostics: DiagnosticCollector) {
         self.path = path

@@ -416,7 +416,7 @@ public struct ConnectorRunner: Sendable {
         let updatedSince = definition.modelState?.delta == nil
         let client = try DatasourceClient(definition: definition, values: runValues, transport: transport, redactor: redactor, logger: logger,
                                           incremental: updatedSince)
-        let run = ImportRun(definition: definition, client: client, sink: sink, validator: validator, logger: logger, settings: settings)
+        let run = ImportRun(definition: definition, client: client, sink: sink, validator: validator, logger: logger, settings: settings, car: car)
         var summary = updatedSince ? try await run.full() : try await run.incremental(last: saved, new: new)
         summary.mode = "incremental"
         try await sink.saveModelState(new)

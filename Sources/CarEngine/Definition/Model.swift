@@ -387,4 +387,7 @@ public struct ConnectorDefinition: Sendable {
     public var variables: VariableTable
     /// Endpoints that mappings look records up in.
     public var lookupEndpoints: Set<String>
+    /// For each endpoint, the endpoints its mappings look records up in: when records of those
+    /// change, this endpoint's records are derived again in an incremental import.
+    public var lookupsByEndpoint: [String: Set<String>]
 }

@@ -27,6 +27,7 @@ public struct CollectionCounts: Sendable, Equatable {
     public var skipped = 0
     public var sent = 0
     public var deleted = 0
+    public var deactivated = 0
 }
 
 /// What a run did.
@@ -43,8 +44,9 @@ public struct RunSummary: Sendable {
         let sent = collections.values.reduce(0) { $0 + $1.sent }
         let skipped = collections.values.reduce(0) { $0 + $1.skipped }
         let deleted = collections.values.reduce(0) { $0 + $1.deleted }
+        let deactivated = collections.values.reduce(0) { $0 + $1.deactivated }
         let read = recordsRead.values.reduce(0, +)
-        return "\(mode) import finished in \(durationMs) ms: \(read) records read, \(sent) objects sent in \(envelopes) envelopes, \(skipped) skipped, \(deleted) deleted"
+        return "\(mode) import finished in \(durationMs) ms: \(read) records read, \(sent) objects sent in \(envelopes) envelopes, \(skipped) skipped, \(deleted) deleted, \(deactivated) edges deactivated"
     }
 }
 
@@ -121,6 +123,7 @@ actor Pipeline {
                 if settings.strict { throw RunFailure(.datasourceData, "invalid \(collection) \(key) (--strict): \(field)\(first.message)") }
                 continue
             }
+            record(vertex: object, collection: collection, info: info)
             if !seen[collection, default: []].insert(Mapper.identity(of: object, in: info)).inserted {
                 counts(collection) { $0.duplicates += 1 }
                 continue
@@ -140,6 +143,7 @@ actor Pipeline {
                 if settings.strict { throw RunFailure(.datasourceData, "invalid \(collection) edge (--strict): \(first.description)") }
                 continue
             }
+            record(edge: object, collection: collection, info: info)
             if !seen[collection, default: []].insert(Mapper.identity(of: object, in: info)).inserted {
                 counts(collection) { $0.duplicates += 1 }
                 continue
@@ -205,6 +209,29 @@ actor Pipeline {
     }
 
     func deleted(_ collection: String, _ count: Int) { counts(collection) { $0.deleted += count } }
+    func deactivated(_ collection: String, _ count: Int) { counts(collection) { $0.deactivated += count } }
+
+    /// While set, what vertices and edges are sent is recorded for reconciliation.
+    var recording = false
+    var rederived = Rederived()
+
+    func startRecording() { recording = true }
+
+    func record(vertex object: JSONObject, collection: String, info: CollectionInfo) {
+        guard recording, let keyKind = info.keyKind else { return }
+        let key = renderString(object[keyKind.rawValue] ?? .null)
+        rederived.anchors[collection, default: []].insert(key)
+        if keyKind == .key, let id = object["external_id"] { rederived.keysByExternalID[collection, default: [:]][renderString(id)] = key }
+    }
+
+    func record(edge object: JSONObject, collection: String, info: CollectionInfo) {
+        guard recording, case .edge(let fromColl, let toColl, let fromField, let toField) = info.kind else { return }
+        func ref(_ field: String, _ coll: String) -> String {
+            let v = renderString(object[field] ?? .null)
+            return field.hasSuffix("_external_id") ? "\(coll)/\(v)" : v
+        }
+        rederived.edges[collection, default: []].insert(ref(fromField, fromColl) + "|" + ref(toField, toColl))
+    }
 
     func finish(durationMs: Int64) -> RunSummary {
         summary.durationMs = durationMs
@@ -223,10 +250,13 @@ public final class ImportRun: Sendable {
     let cache: LookupCache
     let mapper: Mapper
     let validator: ImportValidator?
+    /// The CAR service, for read-back in incremental imports (none in a dry run).
+    let car: CARClient?
 
     public init(definition: ConnectorDefinition, client: DatasourceClient, sink: any ImportSink, validator: ImportValidator?,
-                logger: Logger, settings: RunSettings)
+                logger: Logger, settings: RunSettings, car: CARClient? = nil)
     {
+        self.car = car
         self.definition = definition
         self.client = client
         self.sink = sink
@@ -333,46 +363,76 @@ public final class ImportRun: Sendable {
         return await pipeline.finish(durationMs: Clock.nowMs() - started)
     }
 
-    /// An incremental import's data: changed records re-read by id and sent; deleted ones (and
-    /// changed ones no longer found) deleted.
+    /// An incremental import's data, exact: changed records are read again by id and sent;
+    /// endpoints whose mappings look up changed records are read again whole (their derived
+    /// fields and edges may have changed although they did not); what re-derived records no
+    /// longer produce is removed after reading back what CAR holds; deleted records (and changed
+    /// ones no longer found) have their vertices deleted.
     public func incremental(last: String, new: String) async throws -> RunSummary {
         let started = Clock.nowMs()
         guard let delta = definition.modelState?.delta else {
             throw RunFailure(.recoverable, "the definition has no model_state.delta: incremental imports are not possible")
         }
         let pipeline = Pipeline(definition: definition, sink: sink, validator: validator, logger: logger, settings: settings, mode: "incremental")
+        await pipeline.startRecording()
         let changes: JSON
         if last == new {
             changes = .null
         } else {
             changes = try await client.send(delta.request, values: ["last_state": .string(last), "new_state": .string(new)], what: "delta")
         }
-        var deletions: [(String, [JSON])] = []
-        let endpoints = delta.endpoints ?? mappedEndpoints
+        let endpoints = delta.endpoints ?? definition.endpointOrder.filter { name in
+            definition.lookupEndpoints.contains(name) || (definition.vertices + definition.edges).contains { $0.from == name }
+        }
+        var updatedBy: [String: [JSON]] = [:]
+        var deletedBy: [String: [JSON]] = [:]
         for endpoint in endpoints {
             var ctx = context(["endpoint": .string(endpoint), "last_state": .string(last), "new_state": .string(new)])
             ctx.document = changes
-            let updated = try ids(delta.updated, ctx, "updated", endpoint)
-            var deleted = try delta.deleted.map { try ids($0, ctx, "deleted", endpoint) } ?? []
-            if !updated.isEmpty {
-                let records = try await client.fetch(endpoint, ids: updated)
-                cache.add(records, endpoint: endpoint, context: context())
-                if definition.deletions.missingOnReread {
-                    let found = Set(records.compactMap { r -> String? in
-                        var c = context()
-                        c.document = r
-                        return definition.endpoints[endpoint]?.id.flatMap { try? $0.evaluate(c) }.map(renderString)
-                    })
-                    deleted += updated.filter { !found.contains(renderString($0)) }
-                }
-                try await process(records, endpoint: endpoint, parent: nil, pipeline: pipeline)
+            updatedBy[endpoint] = try ids(delta.updated, ctx, "updated", endpoint)
+            deletedBy[endpoint] = try delta.deleted.map { try ids($0, ctx, "deleted", endpoint) } ?? []
+        }
+        let changed = Set(endpoints.filter { !(updatedBy[$0] ?? []).isEmpty || !(deletedBy[$0] ?? []).isEmpty })
+        // Endpoints derived from changed records through lookups: read again whole.
+        let dependents = Set(mappedEndpoints.filter { !(definition.lookupsByEndpoint[$0] ?? []).isDisjoint(with: changed) })
+        for endpoint in endpoints where !dependents.contains(endpoint) {
+            let updated = updatedBy[endpoint] ?? []
+            guard !updated.isEmpty else { continue }
+            let records = try await client.fetch(endpoint, ids: updated)
+            cache.add(records, endpoint: endpoint, context: context())
+            if definition.deletions.missingOnReread {
+                let found = Set(records.compactMap { recordID($0, endpoint: endpoint) })
+                deletedBy[endpoint, default: []] += updated.filter { !found.contains(renderString($0)) }
             }
-            if !deleted.isEmpty && definition.deletions.deletedRecords { deletions.append((endpoint, deleted)) }
+            try await process(records, endpoint: endpoint, parent: nil, pipeline: pipeline)
+        }
+        for endpoint in mappedEndpoints where dependents.contains(endpoint) {
+            logger.info("reading \(endpoint) again: its mappings look up changed records", label: "import")
+            try await client.forEachPage(of: endpoint) { page in
+                cache.add(page, endpoint: endpoint, context: context())
+                try await process(page, endpoint: endpoint, parent: nil, pipeline: pipeline)
+            }
         }
         try await pipeline.finishVertices()
         try await pipeline.sendEdges()
-        for (endpoint, list) in deletions { try await delete(list, endpoint: endpoint, pipeline: pipeline) }
+        if let car, definition.deletions.reconcileEdges {
+            try await reconcile(await pipeline.rederived, car: car, pipeline: pipeline)
+        }
+        if definition.deletions.deletedRecords {
+            for endpoint in endpoints {
+                let deleted = deletedBy[endpoint] ?? []
+                if !deleted.isEmpty { try await delete(deleted, endpoint: endpoint, pipeline: pipeline) }
+            }
+        }
         return await pipeline.finish(durationMs: Clock.nowMs() - started)
+    }
+
+    func recordID(_ record: JSON, endpoint: String) -> String? {
+        var c = context()
+        c.document = record
+        guard let idExpr = definition.endpoints[endpoint]?.id else { return record["id"].map(renderString) }
+        guard let v = try? idExpr.evaluate(c), !v.isNull else { return nil }
+        return renderString(v)
     }
 
     func ids(_ expr: Expr, _ ctx: EvalContext, _ what: String, _ endpoint: String) throws -> [JSON] {
@@ -387,22 +447,45 @@ public final class ImportRun: Sendable {
         }
     }
 
-    /// Deletes the vertices that records of an endpoint with these ids became. The key is
-    /// derived from the id where the mapping allows (a record with only its id, e.g. `{pk: 5}`).
+    /// Deletes the vertices that records of an endpoint with these ids became. The key comes
+    /// from a record holding only its id (`{pk: 5}`) where the mapping allows; otherwise the
+    /// vertex is found in CAR by a field that does follow from the id (`external_id: str($.pk)`).
     func delete(_ ids: [JSON], endpoint: String, pipeline: Pipeline) async throws {
         for mapping in definition.vertices where mapping.from == endpoint && mapping.each == nil {
-            guard let info = definition.catalogue[mapping.collection], let keyKind = info.keyKind,
-                let keyField = mapping.fields.first(where: { $0.name == keyKind.rawValue })
-            else { continue }
+            guard let info = definition.catalogue[mapping.collection], let keyKind = info.keyKind else { continue }
             var keys: [String] = []
+            var lookups: [String: [String]] = [:]
+            var unknown = 0
             for id in ids {
-                guard let stub = stubRecord(endpoint: endpoint, id: id) else { continue }
+                guard let stub = stubRecord(endpoint: endpoint, id: id) else {
+                    unknown += 1
+                    continue
+                }
                 var ctx = context()
                 ctx.document = stub
-                if let key = try? keyField.value.evaluate(ctx), !key.isNull { keys.append(renderString(key)) }
+                var derived: [String: String] = [:]
+                for f in mapping.fields {
+                    if let v = try? f.value.evaluate(ctx), !v.isNull, v.stringValue != nil || v.doubleValue != nil { derived[f.name] = renderString(v) }
+                }
+                if let key = derived[keyKind.rawValue] {
+                    keys.append(key)
+                } else if let externalID = derived["external_id"], car != nil {
+                    lookups["external_id", default: []].append(externalID)
+                } else {
+                    unknown += 1
+                }
             }
-            if keys.count < ids.count {
-                logger.warning("\(ids.count - keys.count) deleted \(endpoint) records: the key of \(mapping.collection) cannot be derived from their ids", label: "import")
+            if let car, let externalIDs = lookups["external_id"] {
+                for chunk in externalIDs.chunked(Self.readBackChunk) {
+                    let list = chunk.map(GraphQLText.string).joined(separator: ", ")
+                    let q = "{ \(mapping.collection)(where: {_and: [{source: {_eq: \(GraphQLText.string(settings.source))}}, {external_id: {_in: [\(list)]}}]}) { \(keyKind.rawValue) } }"
+                    for doc in try await car.query(q)?[mapping.collection]?.arrayValue ?? [] {
+                        if let k = doc[keyKind.rawValue], !k.isNull { keys.append(renderString(k)) }
+                    }
+                }
+            }
+            if unknown > 0 {
+                logger.warning("\(unknown) deleted \(endpoint) records: their \(mapping.collection) vertex cannot be found from the id; map external_id from the id to make it findable", label: "import")
             }
             guard !keys.isEmpty else { continue }
             try await sink.delete(collection: mapping.collection, ids: keys, byKey: keyKind == .key)

@@ -11,6 +11,8 @@ public protocol ImportSink: Sendable {
     func delete(collection: String, ids: [String], byKey: Bool) async throws
     /// Saves the model state id.
     func saveModelState(_ id: String) async throws
+    /// Marks an edge inactive (`from`/`to` as the read-back gave them).
+    func deactivate(collection: String, from: String, to: String) async throws
 }
 
 /// Posts envelopes as CAR import jobs: at most 20 in flight, then waits for them (polling
@@ -90,6 +92,10 @@ public actor CARSink: ImportSink {
         try await car.saveModelState(source: source, id: id)
     }
 
+    public func deactivate(collection: String, from: String, to: String) async throws {
+        try await car.patchEdge(collection: collection, source: source, from: from, to: to, ["active": false])
+    }
+
     /// Jobs posted, and the most that were waiting at once.
     public var jobStats: (posted: Int, maxPending: Int) { (posted, maxPending) }
 }
@@ -116,5 +122,8 @@ public final class DryRunSink: ImportSink {
     }
     public func saveModelState(_ id: String) async throws {
         emit(["save_model_state": ["model_state_id": .string(id)]])
+    }
+    public func deactivate(collection: String, from: String, to: String) async throws {
+        emit(["deactivate": ["collection": .string(collection), "from": .string(from), "to": .string(to)]])
     }
 }

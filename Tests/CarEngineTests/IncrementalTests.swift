@@ -1,0 +1,302 @@
+import CarSimulators
+import LoopbackHTTP
+import Testing
+
+@testable import CarEngine
+@testable import MappingDSL
+
+/// The reference connector between the reference datasource simulator and the CAR simulator.
+struct ReferenceRig {
+    let datasource: ReferenceSimulator
+    let car: CARSimulator
+
+    init(assets: Int = 20, seed: UInt64 = 1) throws {
+        datasource = try ReferenceSimulator(assets: assets, seed: seed)
+        car = try CARSimulator()
+    }
+
+    func stop() {
+        datasource.stop()
+        car.stop()
+    }
+
+    static func options(datasource: ReferenceSimulator, car: CARSimulator, _ configure: (inout RunOptions) -> Void = { _ in }) -> RunOptions {
+        var o = RunOptions(definitionPath: Repo.root + "/connectors/reference.yaml")
+        o.environment = [
+            "CAR_SERVICE_URL": car.baseURL, "CAR_SERVICE_KEY": "car-key", "CAR_SERVICE_PASSWORD": "car-password",
+            "CONNECTION_NAME": "ref1", "CONFIGURATION_AUTH_URL": datasource.baseURL, "CONFIGURATION_AUTH_PASSWORD": "admin",
+        ]
+        o.carDelayMs = 2
+        o.logFormat = .json
+        configure(&o)
+        return o
+    }
+
+    @discardableResult
+    func run(_ configure: (inout RunOptions) -> Void = { _ in }) async -> (code: Int32, log: CapturedLog) {
+        let log = CapturedLog()
+        let code = await RunCommand.execute(Self.options(datasource: datasource, car: car, configure), sink: { line in log.lines.withLock { $0.append(line) } })
+        return (code, log)
+    }
+
+    /// The source's graph: vertices with their fields, and the active edges without the fields
+    /// a run stamps on them.
+    static func normalized(_ car: CARSimulator) -> JSON {
+        let source = car.graph["sources"]?["ref1"] ?? .null
+        var vertices = JSONObject()
+        for (c, docs) in source["vertices"]?.objectValue ?? JSONObject() where !(docs.arrayValue ?? []).isEmpty {
+            vertices[c] = docs
+        }
+        var edges = JSONObject()
+        for (c, docs) in source["edges"]?.objectValue ?? JSONObject() {
+            let active = (docs.arrayValue ?? []).filter { $0["active"] == true }.map { d -> JSON in
+                guard case .object(var o) = d else { return d }
+                for k in ["source", "report", "timestamp", "active"] { o[k] = nil }
+                return .object(o)
+            }
+            if !active.isEmpty { edges[c] = .array(active) }
+        }
+        return ["vertices": .object(vertices), "edges": .object(edges)]
+    }
+
+    /// The graph a full import of the datasource as it is now gives in an empty CAR.
+    func freshFullImport() async throws -> JSON {
+        let fresh = try CARSimulator()
+        defer { fresh.stop() }
+        let log = CapturedLog()
+        let code = await RunCommand.execute(Self.options(datasource: datasource, car: fresh), sink: { line in log.lines.withLock { $0.append(line) } })
+        #expect(code == 0, "\(log.text)")
+        return Self.normalized(fresh)
+    }
+
+    /// Runs an incremental import and checks the graph equals a fresh full import.
+    func expectIncrementalIsExact(sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws {
+        let (code, log) = await run()
+        #expect(code == 0, "\(log.text)", sourceLocation: sourceLocation)
+        #expect(log.text.contains("incremental import of source ref1"), "\(log.text)", sourceLocation: sourceLocation)
+        let expected = try await freshFullImport()
+        let actual = Self.normalized(car)
+        if actual != expected {
+            Issue.record("the graph after incremental imports differs from a fresh full import:\n\(Self.difference(actual, expected))", sourceLocation: sourceLocation)
+        }
+    }
+
+    static func difference(_ actual: JSON, _ expected: JSON) -> String {
+        var lines: [String] = []
+        for part in ["vertices", "edges"] {
+            let a = actual[part]?.objectValue ?? JSONObject()
+            let e = expected[part]?.objectValue ?? JSONObject()
+            for c in Set(a.keys).union(e.keys).sorted() {
+                let x = Set(a[c]?.arrayValue ?? [])
+                let y = Set(e[c]?.arrayValue ?? [])
+                for extra in x.subtracting(y) { lines.append("  + \(part) \(c) \(extra)") }
+                for missing in y.subtracting(x) { lines.append("  - \(part) \(c) \(missing)") }
+            }
+        }
+        return lines.prefix(40).joined(separator: "\n")
+    }
+}
+
+@Suite("Exact incremental imports of the reference connector")
+struct IncrementalTests {
+    func rig(_ assets: Int = 20) async throws -> ReferenceRig {
+        let rig = try ReferenceRig(assets: assets)
+        let (code, log) = await rig.run()
+        #expect(code == 0, "\(log.text)")
+        #expect(log.text.contains("full import"))
+        return rig
+    }
+
+    @Test func deletingAnAssetTakesItsAddressesAndHostWithIt() async throws {
+        let rig = try await rig()
+        defer { rig.stop() }
+        let ipsBefore = rig.datasource.count("ip_addresses")
+        try rig.datasource.delete("assets", 3)
+        #expect(rig.datasource.count("ip_addresses") == ipsBefore - 1)
+        try await rig.expectIncrementalIsExact()
+    }
+
+    @Test func deletingAVulnerability() async throws {
+        let rig = try await rig()
+        defer { rig.stop() }
+        try rig.datasource.delete("vulnerabilities", 1)
+        try await rig.expectIncrementalIsExact()
+    }
+
+    @Test func renamingAndRetyping() async throws {
+        let rig = try await rig()
+        defer { rig.stop() }
+        try rig.datasource.update("assets", 2, ["name": "renamed", "type": "Server"])
+        try rig.datasource.update("sites", 1, ["name": "HQ"])
+        try await rig.expectIncrementalIsExact()
+    }
+
+    @Test func movingAnAssetToAnotherSite() async throws {
+        let rig = try await rig(100)
+        defer { rig.stop() }
+        try rig.datasource.update("assets", 5, ["site": 2])
+        try rig.datasource.update("assets", 6, ["site": .null])
+        try await rig.expectIncrementalIsExact()
+    }
+
+    @Test func addingAndRemovingVulnerabilitiesOfAnAsset() async throws {
+        let rig = try await rig()
+        defer { rig.stop() }
+        try rig.datasource.link("assets", 4, field: "vulnerabilities", add: [1, 2])
+        try rig.datasource.link("assets", 7, field: "vulnerabilities", remove: [1, 2, 3, 4, 5])
+        try await rig.expectIncrementalIsExact()
+    }
+
+    @Test func edgesDerivedThroughOtherRecords() async throws {
+        let rig = try await rig()
+        defer { rig.stop() }
+        // Application → vulnerability goes through the app's assets: the app is not in the delta.
+        let app = try rig.datasource.create("apps", ["name": "billing", "assets": [8, 9]])
+        #expect(await rig.run().code == 0)
+        try rig.datasource.link("assets", 8, field: "vulnerabilities", remove: [1, 2, 3, 4, 5])
+        try rig.datasource.delete("assets", 9)
+        try await rig.expectIncrementalIsExact()
+        try rig.datasource.link("apps", app, field: "assets", remove: [8])
+        try await rig.expectIncrementalIsExact()
+    }
+
+    @Test func changingAnAddressChangesTheVertexKey() async throws {
+        let rig = try await rig()
+        defer { rig.stop() }
+        try rig.datasource.update("ip_addresses", 2, ["address": "192.168.77.2"])
+        try rig.datasource.update("hosts", 3, ["host": "renamed.example.com"])
+        try await rig.expectIncrementalIsExact()
+    }
+
+    @Test func deletingSitesXrefsAppsAndPorts() async throws {
+        let rig = try await rig(60)
+        defer { rig.stop() }
+        try rig.datasource.delete("sites", 1)
+        try rig.datasource.delete("xrefproperties", 1)
+        try rig.datasource.update("xrefproperties", 2, ["extref_value": "CHANGED"])
+        try rig.datasource.delete("apps", 1)
+        try rig.datasource.delete("ports", 1)
+        try rig.datasource.delete("ip_addresses", 10)
+        try await rig.expectIncrementalIsExact()
+    }
+
+    @Test func creatingRecords() async throws {
+        let rig = try await rig()
+        defer { rig.stop() }
+        let site = try rig.datasource.create("sites", ["name": "New site", "address": "1 New Road"])
+        let vuln = try rig.datasource.create("vulnerabilities", ["name": "New vuln", "published_on": 1, "disclosed_on": 1, "updated_on": 1,
+                                                                  "vcvssbmid": 3, "base_score": 1.5, "xref_properties": []])
+        let asset = try rig.datasource.create("assets", ["name": "new-asset", "type": "Server", "initial_value": 1.0, "site": .int(Int64(site)),
+                                                          "vulnerabilities": [.int(Int64(vuln))]])
+        let ip = try rig.datasource.create("ip_addresses", ["address": "172.16.0.1", "asset": .int(Int64(asset))])
+        try rig.datasource.create("ports", ["port_number": 9000, "layer7application": "custom", "protocol": "udp", "apps": [1], "ip_addresses": [.int(Int64(ip))]])
+        try await rig.expectIncrementalIsExact()
+    }
+
+    @Test func nothingChanged() async throws {
+        let rig = try await rig()
+        defer { rig.stop() }
+        try await rig.expectIncrementalIsExact()
+    }
+}
+
+/// Random changes to the reference model, as the admin API makes them.
+struct RandomChanges {
+    var rng: SeededRandom
+
+    mutating func pick(_ list: [Int]) -> Int? { list.isEmpty ? nil : list[Int(rng.next() % UInt64(list.count))] }
+
+    mutating func apply(to sim: ReferenceSimulator) throws -> String {
+        let assets = sim.pks("assets")
+        let vulns = sim.pks("vulnerabilities")
+        let sites = sim.pks("sites")
+        switch rng.next() % 14 {
+        case 0:
+            guard let a = pick(assets) else { return "none" }
+            try sim.delete("assets", a)
+            return "delete asset \(a)"
+        case 1:
+            guard let a = pick(assets) else { return "none" }
+            try sim.update("assets", a, ["name": .string("renamed-\(rng.next() % 1000)")])
+            return "rename asset \(a)"
+        case 2:
+            guard let a = pick(assets) else { return "none" }
+            let site: JSON = pick(sites).map { .int(Int64($0)) } ?? .null
+            try sim.update("assets", a, ["site": site])
+            return "move asset \(a)"
+        case 3:
+            guard let a = pick(assets), let v = pick(vulns) else { return "none" }
+            try sim.link("assets", a, field: "vulnerabilities", add: [v])
+            return "link asset \(a) vuln \(v)"
+        case 4:
+            guard let a = pick(assets), let v = pick(vulns) else { return "none" }
+            try sim.link("assets", a, field: "vulnerabilities", remove: [v])
+            return "unlink asset \(a) vuln \(v)"
+        case 5:
+            guard let v = pick(vulns) else { return "none" }
+            try sim.delete("vulnerabilities", v)
+            return "delete vuln \(v)"
+        case 6:
+            guard let s = pick(sites) else { return "none" }
+            try sim.delete("sites", s)
+            return "delete site \(s)"
+        case 7:
+            guard let ip = pick(sim.pks("ip_addresses")) else { return "none" }
+            try sim.update("ip_addresses", ip, ["address": .string("192.168.\(rng.next() % 250).\(ip % 250)")])
+            return "readdress ip \(ip)"
+        case 8:
+            guard let app = pick(sim.pks("apps")), let a = pick(assets) else { return "none" }
+            try sim.link("apps", app, field: "assets", add: [a])
+            return "app \(app) add asset \(a)"
+        case 9:
+            guard let app = pick(sim.pks("apps")), let a = pick(assets) else { return "none" }
+            try sim.link("apps", app, field: "assets", remove: [a])
+            return "app \(app) remove asset \(a)"
+        case 10:
+            guard let x = pick(sim.pks("xrefproperties")) else { return "none" }
+            try sim.update("xrefproperties", x, ["extref_value": .string("X-\(rng.next() % 1000)")])
+            return "change xref \(x)"
+        case 11:
+            guard let p = pick(sim.pks("ports")), let ip = pick(sim.pks("ip_addresses")) else { return "none" }
+            try sim.link("ports", p, field: "ip_addresses", add: [ip])
+            return "port \(p) add ip \(ip)"
+        case 12:
+            let a = try sim.create("assets", ["name": .string("created-\(rng.next() % 1000)"), "type": "Other", "initial_value": 2.5,
+                                              "site": pick(sites).map { .int(Int64($0)) } ?? .null, "vulnerabilities": .array(pick(vulns).map { [.int(Int64($0))] } ?? [])])
+            _ = try sim.create("ip_addresses", ["address": .string("172.31.\(a % 250).\(rng.next() % 250)"), "asset": .int(Int64(a))])
+            return "create asset \(a)"
+        default:
+            guard let h = pick(sim.pks("hosts")) else { return "none" }
+            try sim.delete("hosts", h)
+            return "delete host \(h)"
+        }
+    }
+}
+
+@Suite("Incremental imports under random changes")
+struct RandomIncrementalTests {
+    @Test(arguments: 1...50)
+    func randomChangesEndInTheGraphOfAFreshFullImport(seed: Int) async throws {
+        let rig = try ReferenceRig(assets: 12, seed: UInt64(seed))
+        defer { rig.stop() }
+        #expect(await rig.run().code == 0)
+        var changes = RandomChanges(rng: SeededRandom(seed: UInt64(seed) &* 31 &+ 7))
+        let count = 1 + Int(changes.rng.next() % 10)
+        var applied: [String] = []
+        for i in 0..<count {
+            applied.append(try changes.apply(to: rig.datasource))
+            // Sometimes an incremental import between changes.
+            if i < count - 1 && changes.rng.next() % 3 == 0 {
+                let (code, log) = await rig.run()
+                #expect(code == 0, "\(log.text)")
+            }
+        }
+        let (code, log) = await rig.run()
+        #expect(code == 0, "\(log.text)")
+        let expected = try await rig.freshFullImport()
+        let actual = ReferenceRig.normalized(rig.car)
+        if actual != expected {
+            Issue.record("seed \(seed), changes \(applied):\n\(ReferenceRig.difference(actual, expected))")
+        }
+    }
+}
