@@ -146,12 +146,19 @@ struct Map: AsyncParsableCommand {
 
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show what car does, with nothing to configure (run from the repository's top folder).")
+        abstract: "The reference connector between the two simulators: a full import, changes, an incremental import, a check.",
+        discussion: "Needs nothing but this repository (run it from the top folder); leaves nothing running.")
+
+    @Option(help: "The size of the generated reference model.")
+    var assets = 200
+
+    @Option(help: "The generator's seed.")
+    var seed: UInt64 = 7
 
     func run() async throws {
-        let (output, code) = await DemoCommand.run()
-        Console.out(output)
-        if code != 0 { throw ExitCode(code) }
+        let result = await DemoRun.run(assets: assets, seed: seed)
+        Console.out(result.output)
+        if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
 }
 
@@ -296,7 +303,8 @@ struct Run: AsyncParsableCommand {
 
 struct Sim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Start a simulator on 127.0.0.1: the CAR service.", subcommands: [SimCAR.self])
+        abstract: "Start a simulator on 127.0.0.1: the CAR service, or the reference datasource.",
+        subcommands: [SimCAR.self, SimReference.self, SimEdit.self])
 }
 
 struct SimCAR: AsyncParsableCommand {
@@ -352,5 +360,82 @@ struct SimCAR: AsyncParsableCommand {
         if let faults { simulator.setFaults(try JSONParser.parse(faults)) }
         Console.out("CAR simulator on \(simulator.baseURL) (admin: \(simulator.adminURL)/graph); stop with Ctrl-C\n")
         while true { try await Task.sleep(for: .seconds(3600)) }
+    }
+}
+
+struct SimReference: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reference",
+        abstract: "The reference datasource on 127.0.0.1, with a generated model.",
+        discussion: """
+            Routes as the original server: /assets/, /sites/, ... with Basic auth, /model_state_id/, \
+            /delta/?from=&to=. Change records with 'car sim edit' or the admin API under /_admin/.
+            """)
+
+    @Option(help: "The port (0: any free port).")
+    var port: UInt16 = 8000
+
+    @Option(help: "Assets in the generated model.")
+    var assets = 100
+
+    @Option(help: "The generator's seed.")
+    var seed: UInt64 = 1
+
+    @Option(help: "The user name.")
+    var username = "admin"
+
+    @Option(help: "The password.")
+    var password = "admin"
+
+    func run() async throws {
+        let simulator = try ReferenceSimulator(port: port, assets: assets, seed: seed, username: username, password: password)
+        Console.out("reference datasource on \(simulator.baseURL) (\(assets) assets, model state \(simulator.modelStateID)); stop with Ctrl-C\n")
+        while true { try await Task.sleep(for: .seconds(3600)) }
+    }
+}
+
+struct SimEdit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "edit",
+        abstract: "Change records of a running reference datasource simulator (logged in its change log).",
+        discussion: """
+            car sim edit URL create assets '{"name": "web-9", "site": 2, "vulnerabilities": [1, 3]}'
+            car sim edit URL update assets 9 '{"name": "web-09"}'
+            car sim edit URL delete assets 9
+            car sim edit URL link assets 9 vulnerabilities '{"add": [4], "remove": [1]}'
+            """)
+
+    @Argument(help: "The simulator's base URL.")
+    var url: String
+
+    @Argument(help: "create, update, delete or link.")
+    var action: String
+
+    @Argument(help: "The route (assets, sites, ...), then a pk, a field and JSON as the action needs.")
+    var arguments: [String]
+
+    func run() async throws {
+        let request: HTTPRequest
+        let base = url.hasSuffix("/") ? String(url.dropLast()) : url
+        switch (action, arguments.count) {
+        case ("create", 2):
+            request = HTTPRequest(method: "POST", url: "\(base)/_admin/\(arguments[0])/", body: Array(arguments[1].utf8))
+        case ("update", 3):
+            request = HTTPRequest(method: "PATCH", url: "\(base)/_admin/\(arguments[0])/\(arguments[1])/", body: Array(arguments[2].utf8))
+        case ("delete", 2):
+            request = HTTPRequest(method: "DELETE", url: "\(base)/_admin/\(arguments[0])/\(arguments[1])/")
+        case ("link", 4):
+            request = HTTPRequest(method: "POST", url: "\(base)/_admin/\(arguments[0])/\(arguments[1])/\(arguments[2])/", body: Array(arguments[3].utf8))
+        default:
+            throw ValidationError("usage: create ROUTE JSON | update ROUTE PK JSON | delete ROUTE PK | link ROUTE PK FIELD JSON")
+        }
+        let response: HTTPResponse
+        do {
+            response = try await CurlTransport().send(request)
+        } catch {
+            throw ValidationError("\(url): \(error.message)")
+        }
+        Console.out(String(decoding: response.body, as: UTF8.self) + "\n")
+        if !(200..<300).contains(response.status) { throw ExitCode(1) }
     }
 }

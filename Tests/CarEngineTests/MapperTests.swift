@@ -1,3 +1,4 @@
+import CarSimulators
 import Testing
 
 @testable import CarEngine
@@ -116,14 +117,17 @@ struct MapperTests {
 @Suite("car demo")
 struct DemoTests {
     @Test func theDemoRunsOnEmbeddedDefaults() async {
-        let (output, code) = await DemoCommand.run(root: Repo.root)
-        #expect(code == 0)
-        expectGolden(output, path: Repo.fixtures + "/golden/demo.txt")
+        let result = await DemoRun.run(definitionPath: Repo.root + "/connectors/reference.yaml", assets: 60)
+        #expect(result.exitCode == 0, "\(result.output)")
+        #expect(result.output.contains("1. full import\n"))
+        #expect(result.output.contains("3. incremental import\n"))
+        #expect(result.output.contains("   equal: "))
+        #expect(result.output.contains("incremental import finished in"))
     }
 
     @Test func outsideTheRepositoryItSaysWhereToRunIt() async {
-        let (output, code) = await DemoCommand.run(root: "/nonexistent")
-        #expect(code == 1)
-        #expect(output == "no definitions in /nonexistent/connectors: run the demo from the repository's top folder\n")
+        let result = await DemoRun.run(definitionPath: "/nonexistent/reference.yaml", assets: 5)
+        #expect(result.exitCode == 1)
+        #expect(result.output.hasSuffix("/nonexistent/reference.yaml not found: run the demo from the repository's top folder\n"))
     }
 }
