@@ -145,6 +145,9 @@ extension ReferenceSimulator {
                 var o = JSONObject()
                 for r in Self.routes { o[r.name] = .int(Int64(count(r.name))) }
                 o["model_state_id"] = .string(modelStateID)
+                o["requests"] = .int(Int64(requestCount))
+                o["connections"] = .int(Int64(server.withLock { $0?.connectionsAccepted ?? 0 }))
+                o["redirects"] = .int(Int64(redirects.withLock { $0 }))
                 return Self.json(.object(o))
             case ("POST", 1):
                 let pk = try create(parts[parts.startIndex], body)

@@ -51,6 +51,7 @@ public final class ReferenceSimulator: Sendable {
     public let username: String
     public let password: String
     let requests = Mutex<Int>(0)
+    let redirects = Mutex<Int>(0)
 
     /// A simulator with a generated model of `assets` assets (0: empty).
     public init(port: UInt16 = 0, assets: Int = 0, seed: UInt64 = 1, username: String = "admin", password: String = "admin") throws {
@@ -89,6 +90,7 @@ public final class ReferenceSimulator: Sendable {
         let path = request.path
         if path.hasPrefix("/_admin/") { return admin(request) }
         guard path.hasSuffix("/") else {
+            redirects.withLock { $0 += 1 }
             let query = request.target.firstIndex(of: "?").map { String(request.target[$0...]) } ?? ""
             return HTTPServerResponse(status: 301, headers: [("Location", path + "/" + query)])
         }

@@ -74,7 +74,7 @@ struct Functions: ParsableCommand {
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks.", subcommands: [BenchJSON.self])
+        abstract: "Benchmarks.", subcommands: [BenchRun.self, BenchJSON.self])
 }
 
 struct BenchJSON: ParsableCommand {
@@ -437,5 +437,26 @@ struct SimEdit: AsyncParsableCommand {
         }
         Console.out(String(decoding: response.body, as: UTF8.self) + "\n")
         if !(200..<300).contains(response.status) { throw ExitCode(1) }
+    }
+}
+
+struct BenchRun: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Full and incremental imports against the simulators at 1k, 10k and 100k assets; figures per run.",
+        discussion: "Build with -c release first. --quick runs 200 assets only (the CI smoke test).")
+
+    @Flag(help: "A quick run at 200 assets.")
+    var quick = false
+
+    @Option(help: "Comma-separated model sizes (assets).")
+    var sizes = "1000,10000,100000"
+
+    @Option(help: "The definition.")
+    var definition = "connectors/reference.yaml"
+
+    func run() async throws {
+        let list = quick ? [200] : sizes.split(separator: ",").compactMap { Int($0) }
+        Console.out(try await Benchmark.run(sizes: list, definition: definition))
     }
 }

@@ -1,0 +1,230 @@
+import CarEngine
+import LoopbackHTTP
+import MappingDSL
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `car bench run`: the reference connector against the two simulators, each in a process of its
+/// own, full and incremental imports at several sizes; the engine's wall and CPU time and peak
+/// RSS (from wait4), records read, objects sent, requests to each side, and the simulators' CPU.
+public enum Benchmark {
+    public struct Figures: Sendable {
+        public var label: String
+        public var exitCode: Int32
+        public var wall: Double
+        public var cpu: Double
+        public var peakRSS: Int
+        public var recordsRead: Int
+        public var objectsSent: Int
+        public var datasourceRequests: Int
+        public var datasourceConnections: Int
+        public var redirects: Int
+        public var carRequests: Int
+        public var datasourceSimCPU: Double
+        public var carSimCPU: Double
+
+        var objectsPerCPUSecond: Double { cpu > 0 ? Double(objectsSent) / cpu : 0 }
+    }
+
+    /// This executable's path.
+    static func executable() -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return "car" }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func freePort() throws -> UInt16 { try RefusingPort().port }
+
+    static func waitForPort(_ port: UInt16, seconds: Int) -> Bool {
+        for _ in 0..<(seconds * 20) {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = port.bigEndian
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let ok = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            } == 0
+            close(fd)
+            if ok { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    static func get(_ url: String) async -> JSON {
+        guard let r = try? await CurlTransport().send(HTTPRequest(url: url)) else { return .null }
+        return (try? JSONParser.parse(r.body)) ?? .null
+    }
+
+    static func send(_ method: String, _ url: String, _ body: JSON) async {
+        _ = try? await CurlTransport().send(HTTPRequest(method: method, url: url, body: JSONWriter().bytes(body)))
+    }
+
+    /// Runs the benchmark and returns the report.
+    public static func run(sizes: [Int], definition: String, workDirectory: String = "/tmp") async throws -> String {
+        let car = executable()
+        var report = "car \(CarEngineVersion.current) benchmark: \(definition) against `car sim reference` and `car sim car` on 127.0.0.1\n"
+        report += "machine: \(MachineInfo.describe())\n\n"
+        report += "run                 exit   wall s   cpu s  peak MB  records  objects  obj/cpu-s  ds req  ds conn  redir  car req  ds-sim cpu  car-sim cpu\n"
+        var all: [Figures] = []
+        for n in sizes {
+            let dsPort = try freePort()
+            let carPort = try freePort()
+            let ds = try ChildProcess([car, "sim", "reference", "--port", String(dsPort), "--assets", String(n), "--seed", "1"])
+            let sim = try ChildProcess([car, "sim", "car", "--port", String(carPort), "--database-ready"])
+            defer {
+                ds.stop()
+                sim.stop()
+            }
+            guard waitForPort(dsPort, seconds: 300), waitForPort(carPort, seconds: 30) else {
+                throw RunFailure(.general, "the simulators did not start")
+            }
+            let dsURL = "http://127.0.0.1:\(dsPort)"
+            let environment = [
+                "CAR_SERVICE_URL": "http://127.0.0.1:\(carPort)/api/car/v2", "CAR_SERVICE_KEY": "car-key", "CAR_SERVICE_PASSWORD": "car-password",
+                "CONNECTION_NAME": "bench", "CONFIGURATION_AUTH_URL": dsURL, "CONFIGURATION_AUTH_PASSWORD": "admin",
+                "PATH": Environment.get("PATH") ?? "/usr/bin:/bin",
+            ]
+            func measure(_ label: String) async throws -> Figures {
+                let dsBefore = await get(dsURL + "/_admin/stats")
+                let carBefore = (await get("http://127.0.0.1:\(carPort)/admin/calls")).arrayValue?.count ?? 0
+                let dsCPU = ds.cpuSecondsSoFar
+                let carCPU = sim.cpuSecondsSoFar
+                let log = workDirectory + "/car-bench-\(getpid())-\(label.replacing(" ", with: "-")).log"
+                let start = ContinuousClock.now
+                let engine = try ChildProcess([car, "run", definition, "--log-format", "json"], standardError: log, environment: environment)
+                let usage = engine.waitWithUsage()
+                let elapsed = ContinuousClock.now - start
+                let dsAfter = await get(dsURL + "/_admin/stats")
+                let carAfter = (await get("http://127.0.0.1:\(carPort)/admin/calls")).arrayValue?.count ?? 0
+                var records = 0
+                var objects = 0
+                if let bytes = try? FileIO.read(log) {
+                    for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n").reversed() {
+                        guard line.contains("import finished"), let doc = try? JSONParser.parse(String(line)),
+                            case .string(let m)? = doc["message"] else { continue }
+                        let numbers = m.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+                        // "... finished in W ms: R records read, O objects sent in E envelopes, ..."
+                        if numbers.count >= 3 {
+                            records = numbers[1]
+                            objects = numbers[2]
+                        }
+                        break
+                    }
+                }
+                func count(_ d: JSON, _ k: String) -> Int { Int(d[k]?.doubleValue ?? 0) }
+                return Figures(
+                    label: label, exitCode: usage.status,
+                    wall: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+                    cpu: usage.cpuSeconds, peakRSS: usage.maxRSSBytes, recordsRead: records, objectsSent: objects,
+                    datasourceRequests: count(dsAfter, "requests") - count(dsBefore, "requests") - 1,
+                    datasourceConnections: count(dsAfter, "connections") - count(dsBefore, "connections") - 1,
+                    redirects: count(dsAfter, "redirects") - count(dsBefore, "redirects"),
+                    carRequests: carAfter - carBefore, datasourceSimCPU: ds.cpuSecondsSoFar - dsCPU, carSimCPU: sim.cpuSecondsSoFar - carCPU)
+            }
+            let full = try await measure("full \(n)")
+            // Changes: about 1% of the assets renamed, 0.5% deleted, some vulnerability links.
+            let changes = max(1, n / 100)
+            for i in 0..<changes {
+                let pk = 1 + (i * 97) % n
+                await send("PATCH", "\(dsURL)/_admin/assets/\(pk)/", ["name": .string("renamed-\(i)")])
+                if i % 2 == 0 { await send("DELETE", "\(dsURL)/_admin/assets/\(1 + (i * 193 + 7) % n)/", .null) }
+                if i % 3 == 0 { await send("POST", "\(dsURL)/_admin/assets/\(1 + (i * 389 + 3) % n)/vulnerabilities/", ["add": [1]]) }
+            }
+            let incremental = try await measure("incremental \(n)")
+            for f in [full, incremental] {
+                all.append(f)
+                report += line(f) + "\n"
+            }
+        }
+        report += "\n" + MappingThroughput.measure(definition: definition)
+        report += try JSONBenchmark.run(megabytes: sizes.max() ?? 0 >= 100_000 ? 50 : 10, repetitions: 2) + "\n"
+        report += "\n" + checks(all)
+        return report
+    }
+
+    static func pad(_ s: String, _ n: Int, left: Bool = false) -> String {
+        s.count >= n ? s : left ? s + String(repeating: " ", count: n - s.count) : String(repeating: " ", count: n - s.count) + s
+    }
+
+    static func fixed(_ d: Double, _ digits: Int) -> String {
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let v = (d * scale).rounded() / scale
+        var s = String(v)
+        if let dot = s.firstIndex(of: ".") {
+            let decimals = s.distance(from: dot, to: s.endIndex) - 1
+            if decimals < digits { s += String(repeating: "0", count: digits - decimals) }
+        }
+        return s
+    }
+
+    static func line(_ f: Figures) -> String {
+        pad(f.label, 18, left: true) + pad(String(f.exitCode), 6) + pad(fixed(f.wall, 2), 9) + pad(fixed(f.cpu, 2), 8)
+            + pad(fixed(Double(f.peakRSS) / 1_048_576, 1), 9) + pad(String(f.recordsRead), 9) + pad(String(f.objectsSent), 9)
+            + pad(String(Int(f.objectsPerCPUSecond)), 11) + pad(String(f.datasourceRequests), 8) + pad(String(f.datasourceConnections), 9)
+            + pad(String(f.redirects), 7) + pad(String(f.carRequests), 9) + pad(fixed(f.datasourceSimCPU, 2), 12) + pad(fixed(f.carSimCPU, 2), 13)
+    }
+
+    /// The targets of the benchmark issue, checked on the figures (reported, never asserted).
+    static func checks(_ all: [Figures]) -> String {
+        var out = "targets:\n"
+        let fulls = all.filter { $0.label.hasPrefix("full") }
+        func size(_ f: Figures) -> Int { Int(f.label.split(separator: " ").last ?? "") ?? 0 }
+        if let big = fulls.first(where: { size($0) == 100_000 }), let mid = fulls.first(where: { size($0) == 10_000 }) {
+            out += "  CPU(100k)/CPU(10k) = \(fixed(big.cpu / max(mid.cpu, 0.001), 2)) (target <= 11)\n"
+            out += "  objects per CPU second at 100k = \(Int(big.objectsPerCPUSecond)) (target >= 100000)\n"
+            out += "  peak RSS at 100k = \(fixed(Double(big.peakRSS) / 1_048_576, 1)) MB (target <= 150); RSS(100k)/RSS(10k) = \(fixed(Double(big.peakRSS) / Double(max(mid.peakRSS, 1)), 2)) (target <= 2)\n"
+        }
+        for f in all {
+            let simulators = f.datasourceSimCPU + f.carSimCPU
+            out += "  \(f.label): simulators' CPU \(fixed(simulators, 2)) s vs engine \(fixed(f.cpu, 2)) s; redirects \(f.redirects); \(f.datasourceRequests) requests on \(f.datasourceConnections) connections\n"
+        }
+        return out
+    }
+}
+
+/// Records per second through the reference connector's compiled mappings, no I/O.
+enum MappingThroughput {
+    static func measure(definition path: String) -> String {
+        guard let definition = DefinitionLoader.load(path: path).definition else { return "mapping throughput: the definition does not load\n" }
+        var records: [JSON] = []
+        for i in 0..<50_000 {
+            records.append([
+                "pk": .int(Int64(i)), "name": .string("asset-\(i)"), "type": "Server", "initial_value": .double(Double(i) / 3),
+                "site": .string("http://127.0.0.1:8000/sites/\(i % 40)/"),
+                "vulnerabilities": .array((0..<(i % 4)).map { .string("http://127.0.0.1:8000/vulnerabilities/\($0 + i % 100)/") }),
+            ])
+        }
+        let mapper = Mapper(definition: definition, source: "bench", report: "1", timestamp: 1)
+        let context = EvalContext(variables: definition.variables.values([:]), nowMs: 1)
+        let mappings = (definition.vertices + definition.edges).filter { $0.from == "assets" }
+        var objects = 0
+        let clock = ContinuousClock()
+        let elapsed = clock.measure {
+            for r in records {
+                for m in mappings { objects += mapper.map(r, with: m, context: context).objects.count }
+            }
+        }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return "mapping throughput: \(Int(Double(records.count) / seconds)) asset records/s through \(mappings.count) mappings (\(Int(Double(objects) / seconds)) objects/s), no I/O\n"
+    }
+}
+
+/// A line about the machine for benchmark reports.
+enum MachineInfo {
+    static func describe() -> String {
+        var model = "unknown CPU"
+        if let bytes = try? FileIO.read("/proc/cpuinfo", limit: 1 << 20) {
+            for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where line.hasPrefix("model name") {
+                model = line.split(separator: ":", maxSplits: 1).last.map { String($0.drop { $0 == " " }) } ?? model
+                break
+            }
+        }
+        return "\(sysconf(Int32(_SC_NPROCESSORS_ONLN))) cores, \(model), \((sysconf(Int32(_SC_PHYS_PAGES)) * sysconf(Int32(_SC_PAGESIZE))) >> 30) GiB"
+    }
+}
