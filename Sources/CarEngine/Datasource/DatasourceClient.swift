@@ -187,7 +187,7 @@ public final class DatasourceClient: Sendable {
 
     /// Sends a request with auth, limits, retries and error mappings.
     func execute(_ prepared: PreparedRequest, endpoint: Endpoint?, what: String, authenticate: Bool = true,
-                 format: String = "json", expectStatus: [Int] = []) async throws -> Exchange
+                 format: String = "json", expectStatus: [Int] = [], parseBody: Bool = true) async throws -> Exchange
     {
         var attempt = 0
         var reauthenticated = false
@@ -229,7 +229,9 @@ public final class DatasourceClient: Sendable {
                     continue
                 }
                 let success = expectStatus.isEmpty ? (200..<300).contains(response.status) : expectStatus.contains(response.status)
-                if success {
+                if success && !parseBody {
+                    outcome = .success
+                } else if success {
                     if let body = Self.parse(response.body, format: format) {
                         parsed = body
                         outcome = .success
@@ -339,6 +341,7 @@ public final class DatasourceClient: Sendable {
         var extra: [String: JSON] = [:]
         if let alias = endpoint.forEach?.variable { extra[alias] = parent ?? .null }
         var pages = 0
+        let stream = streamablePath(endpoint)
         while let state = try pager.next() {
             var vars = extra
             for (k, v) in state.variables { vars[k] = v }
@@ -357,13 +360,108 @@ public final class DatasourceClient: Sendable {
                     bodyMerge: incremental ? endpoint.updatedSinceBody : nil)
                 prepared.query += state.query
             }
+            if let path = stream {
+                // Large lists: the records are parsed and handed on a chunk at a time.
+                let exchange = try await execute(prepared, endpoint: endpoint, what: what, format: endpoint.format, parseBody: false)
+                pages += 1
+                if exchange.ignored { break }
+                let count: Int
+                do {
+                    count = try await streamRecords(exchange, path: path, endpoint: endpoint, method: prepared.method, what: what, chunk: Self.chunkSize, body)
+                } catch is IgnoredResponse {
+                    break
+                }
+                try pager.advance(count: count, exchange: exchange, context: context(vars))
+                continue
+            }
             let exchange = try await execute(prepared, endpoint: endpoint, what: what, format: endpoint.format)
             pages += 1
             if exchange.ignored { break }
             let list = try records(exchange.body, endpoint: endpoint, extra: vars, what: what)
             try await body(list)
-            try pager.advance(records: list, exchange: exchange, context: context(vars, document: exchange.body))
+            try pager.advance(count: list.count, exchange: exchange, context: context(vars, document: exchange.body))
         }
+    }
+
+    /// An unparseable response that an error mapping said to ignore.
+    struct IgnoredResponse: Error {}
+
+    /// Records handed on at a time when a response is streamed.
+    static let chunkSize = 1000
+
+    /// The member names leading to the records, when they can be found without parsing the
+    /// whole response: `records` absent or a path of names (with `[*]` at the end), JSON, and a
+    /// pagination that needs nothing from the body.
+    func streamablePath(_ endpoint: Endpoint) -> [String]? {
+        guard endpoint.format == "json", endpoint.pagination.hasMore == nil, endpoint.pagination.total == nil else { return nil }
+        switch endpoint.pagination.kind {
+        case .none, .page, .offset, .linkHeader, .timeWindow: break
+        case .cursor, .nextURL: return nil
+        }
+        guard let text = endpoint.records?.span.text else { return [] }
+        guard let path = try? JSONPath.parse(text), path.root == .document else { return nil }
+        var names: [String] = []
+        for (i, segment) in path.segments.enumerated() {
+            guard case .child(let selectors) = segment, selectors.count == 1 else { return nil }
+            switch selectors[0] {
+            case .name(let n): names.append(n)
+            case .wildcard where i == path.segments.count - 1: break
+            default: return nil
+            }
+        }
+        return names
+    }
+
+    func streamRecords(_ exchange: Exchange, path: [String], endpoint: Endpoint, method: String, what: String, chunk: Int,
+                       _ body: ([JSON]) async throws -> Void) async throws -> Int
+    {
+        let bytes = exchange.response.body
+        // A body that is not JSON: the error mappings decide, as for any other response.
+        func unparseable(_ offset: Int) -> Error {
+            let outcome = ErrorPolicy.Outcome.unparseable(exchange.response)
+            let request = PreparedRequest(method: method, url: exchange.url, timeoutMs: 0, followRedirects: false)
+            let detail = describe(outcome, request: request, url: exchange.url, what: what)
+            switch ErrorPolicy.decide(outcome, rules: endpoint.errors + definition.datasource.errors, defaults: definition.datasource.retries, context: context()) {
+            case .ignore: return IgnoredResponse()
+            case .fail(let code, let message): return RunFailure(FailureClass(code: Int32(code)), message.map { "\($0): \(detail)" } ?? detail)
+            case .retry(_, let code): return RunFailure(FailureClass(code: Int32(code)), detail)
+            }
+        }
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return 0 }
+        let range: Range<Int>?
+        let elements: [Range<Int>]?
+        do throws(JSONScanner.Failure) {
+            let found = try JSONScanner.value(bytes, at: path)
+            range = found
+            elements = try found.map { r throws(JSONScanner.Failure) in try JSONScanner.arrayElements(bytes, in: r) } ?? nil
+        } catch {
+            throw unparseable(error.offset)
+        }
+        guard let range else { return 0 }
+        guard let elements else {
+            // One record (an object), or nothing.
+            let value: JSON
+            do { value = try JSONParser.parse(bytes[range]) } catch { throw unparseable(error.offset) }
+            switch value {
+            case .null: return 0
+            case .object:
+                try await body([value])
+                return 1
+            default: throw RunFailure(.datasourceData, "\(what): 'records' gave \(value.typeName), not a list of records")
+            }
+        }
+        var index = 0
+        while index < elements.count {
+            let end = min(index + chunk, elements.count)
+            var records: [JSON] = []
+            records.reserveCapacity(end - index)
+            for r in elements[index..<end] {
+                do { records.append(try JSONParser.parse(bytes[r])) } catch { throw unparseable(r.lowerBound + error.offset) }
+            }
+            try await body(records)
+            index = end
+        }
+        return elements.count
     }
 
     /// The records of an endpoint with these ids (batched, chunked by count and URL length);

@@ -86,9 +86,9 @@ struct Pager {
         return state
     }
 
-    mutating func advance(records: [JSON], exchange: Exchange, context: EvalContext) throws {
+    mutating func advance(count: Int, exchange: Exchange, context: EvalContext) throws {
         pagesRead += 1
-        recordsRead += records.count
+        recordsRead += count
         if case .none = pagination.kind {
             done = true
             return
@@ -98,11 +98,11 @@ struct Pager {
             return
         }
         // An identical page means the datasource ignores the paging: stop before looping forever.
-        if let last = lastPage, last == exchange.response.body, !records.isEmpty {
+        if let last = lastPage, last == exchange.response.body, count > 0 {
             throw RunFailure(.datasourceData, "endpoint \(name): the datasource returned the same page twice (page \(pagesRead)); its pagination does not advance")
         }
         lastPage = exchange.response.body
-        if records.isEmpty {
+        if count == 0 {
             done = true
             return
         }
@@ -119,11 +119,11 @@ struct Pager {
         }
         switch pagination.kind {
         case .page(_, _, let size, _):
-            if let size, pagination.stopOnShortPage ?? true, records.count < size { done = true }
+            if let size, pagination.stopOnShortPage ?? true, count < size { done = true }
             page += 1
         case .offset(_, _, let limit):
-            if pagination.stopOnShortPage ?? true, records.count < limit { done = true }
-            offset += records.count
+            if pagination.stopOnShortPage ?? true, count < limit { done = true }
+            offset += count
         case .cursor(let next, _):
             let value = try evaluate(next, context, "next")
             if value.isNull || value == .string("") {

@@ -11,7 +11,11 @@ import MappingDSL
 struct EdgeBuffer {
     let limit: Int
     let directory: String
-    var memory: [(String, JSONObject)] = []
+    /// Edges in memory, serialized: far smaller than the JSON values.
+    var arena: [UInt8] = []
+    var entries: [(collection: Int, range: Range<Int>)] = []
+    var collections: [String] = []
+    var collectionIndex: [String: Int] = [:]
     var file: UnsafeMutablePointer<FILE>?
     var path: String?
     var spilled = 0
@@ -21,11 +25,21 @@ struct EdgeBuffer {
         self.directory = directory
     }
 
-    var count: Int { memory.count + spilled }
+    var count: Int { entries.count + spilled }
 
     mutating func add(_ object: JSONObject, collection: String) throws {
-        if memory.count < limit && file == nil {
-            memory.append((collection, object))
+        if entries.count < limit && file == nil {
+            let index: Int
+            if let i = collectionIndex[collection] {
+                index = i
+            } else {
+                index = collections.count
+                collections.append(collection)
+                collectionIndex[collection] = index
+            }
+            let start = arena.count
+            JSONWriter().write(.object(object), into: &arena)
+            entries.append((index, start..<arena.count))
             return
         }
         if file == nil {
@@ -36,8 +50,11 @@ struct EdgeBuffer {
             file = f
             path = p
             // Move what is in memory too, so that order is kept.
-            for (c, o) in memory { try write(c, o) }
-            memory = []
+            for e in entries {
+                if case .object(let o) = try JSONParser.parse(arena[e.range]) { try write(collections[e.collection], o) }
+            }
+            entries = []
+            arena = []
         }
         try write(collection, object)
     }
@@ -58,9 +75,13 @@ struct EdgeBuffer {
     /// The next edges, in the order added (at most `n`); empty when all were taken.
     mutating func take(_ n: Int) throws -> [(String, JSONObject)] {
         guard let f = file else {
-            let end = min(readIndex + n, memory.count)
+            let end = min(readIndex + n, entries.count)
             defer { readIndex = end }
-            return Array(memory[readIndex..<end])
+            var out: [(String, JSONObject)] = []
+            for e in entries[readIndex..<end] {
+                if case .object(let o) = try JSONParser.parse(arena[e.range]) { out.append((collections[e.collection], o)) }
+            }
+            return out
         }
         if !rewound {
             fflush(f)

@@ -57,7 +57,8 @@ actor Pipeline {
     let validator: ImportValidator?
     let logger: Logger
     let settings: RunSettings
-    var seen: [String: Set<String>] = [:]
+    /// Identities sent, as 64-bit hashes (a tenth of the memory of the strings).
+    var seen: [String: Set<UInt64>] = [:]
     var batch: [String: [JSON]] = [:]
     var batchOrder: [String] = []
     var batchCount = 0
@@ -124,7 +125,7 @@ actor Pipeline {
                 continue
             }
             record(vertex: object, collection: collection, info: info)
-            if !seen[collection, default: []].insert(Mapper.identity(of: object, in: info)).inserted {
+            if !seen[collection, default: []].insert(Hash64.of(Mapper.identity(of: object, in: info))).inserted {
                 counts(collection) { $0.duplicates += 1 }
                 continue
             }
@@ -144,7 +145,7 @@ actor Pipeline {
                 continue
             }
             record(edge: object, collection: collection, info: info)
-            if !seen[collection, default: []].insert(Mapper.identity(of: object, in: info)).inserted {
+            if !seen[collection, default: []].insert(Hash64.of(Mapper.identity(of: object, in: info))).inserted {
                 counts(collection) { $0.duplicates += 1 }
                 continue
             }
@@ -503,5 +504,17 @@ public final class ImportRun: Sendable {
             value = [name: value]
         }
         return value
+    }
+}
+
+/// FNV-1a, 64 bits: a stable hash for de-duplication sets.
+enum Hash64 {
+    static func of(_ s: String) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for b in s.utf8 {
+            h ^= UInt64(b)
+            h = h &* 0x0000_0100_0000_01B3
+        }
+        return h
     }
 }

@@ -5,7 +5,8 @@ import Synchronization
 /// to have no record; and the records at hyperlinks that were followed.
 public final class LookupCache: Sendable {
     struct State {
-        var records: [String: [String: JSON]] = [:]
+        /// Records serialized: parsed again on a lookup, far smaller than JSON values.
+        var records: [String: [String: [UInt8]]] = [:]
         var absent: [String: Set<String>] = [:]
         var urls: [String: JSON] = [:]
     }
@@ -30,13 +31,13 @@ public final class LookupCache: Sendable {
     public func add(_ records: [JSON], endpoint: String, context: EvalContext) {
         guard keeps(endpoint) else { return }
         let idExpr = definition.endpoints[endpoint]?.id
-        var keyed: [(String, JSON)] = []
+        var keyed: [(String, [UInt8])] = []
         keyed.reserveCapacity(records.count)
         var ctx = context
         for r in records {
             ctx.document = r
             let id: JSON = idExpr.map { (try? $0.evaluate(ctx)) ?? .null } ?? (r["id"] ?? .null)
-            if !id.isNull { keyed.append((renderString(id), r)) }
+            if !id.isNull { keyed.append((renderString(id), JSONWriter().bytes(r))) }
         }
         state.withLock { s in
             for (id, r) in keyed {
@@ -47,11 +48,9 @@ public final class LookupCache: Sendable {
     }
 
     func answer(_ endpoint: String, _ id: String) -> Answer {
-        state.withLock { s in
-            if let r = s.records[endpoint]?[id] { return .found(r) }
-            if s.absent[endpoint]?.contains(id) == true { return .absent }
-            return .unknown
-        }
+        let (bytes, absent) = state.withLock { s in (s.records[endpoint]?[id], s.absent[endpoint]?.contains(id) == true) }
+        if let bytes, let r = try? JSONParser.parse(bytes) { return .found(r) }
+        return absent ? .absent : .unknown
     }
 
     func url(_ url: String) -> JSON? { state.withLock { $0.urls[url] } }
@@ -94,7 +93,7 @@ public final class LookupCache: Sendable {
                 ctx.document = r
                 let id: JSON = idExpr.map { (try? $0.evaluate(ctx)) ?? .null } ?? (r["id"] ?? .null)
                 if !id.isNull {
-                    s.records[endpoint, default: [:]][renderString(id)] = r
+                    s.records[endpoint, default: [:]][renderString(id)] = JSONWriter().bytes(r)
                     s.absent[endpoint]?.remove(renderString(id))
                 }
             }
