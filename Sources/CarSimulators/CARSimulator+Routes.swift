@@ -111,7 +111,7 @@ extension CARSimulator {
         case ("POST", "source") where parts.count == 3 && parts[2] == "full-import-in-progress",
             ("DELETE", "source") where parts.count == 3 && parts[2] == "full-import-in-progress":
             return state.withLock { s in
-                var graph = s.sources[parts[1]] ?? SourceGraph()
+                var graph = s.sources.removeValue(forKey: parts[1]) ?? SourceGraph()
                 if method == "POST" {
                     graph.fullImportInProgress = true
                     graph.fullImportSince = s.importSequence
@@ -119,11 +119,7 @@ extension CARSimulator {
                     // What the full import did not touch is gone from the datasource.
                     graph.fullImportInProgress = false
                     for (c, docs) in graph.vertices {
-                        for k in docs.keys where (graph.touched[c]?[k] ?? 0) <= graph.fullImportSince {
-                            graph.vertices[c]?[k] = nil
-                            graph.lastSeen[c]?[k] = nil
-                            graph.touched[c]?[k] = nil
-                        }
+                        for k in docs.keys where (graph.touched[c]?[k] ?? 0) <= graph.fullImportSince { _ = graph.removeVertex(c, k) }
                     }
                     for (c, docs) in graph.edges {
                         for (k, e) in docs where e.sequence <= graph.fullImportSince { graph.edges[c]?[k]?.active = false }
@@ -184,7 +180,7 @@ extension CARSimulator {
             return state.withLock { s in
                 do {
                     let q = try GraphQLQuery.parse(text)
-                    let docs = documents(q.collection, s)
+                    let docs = documents(q.collection, s, query: q)
                     let selected = docs.filter { q.matches($0) }.map { d -> JSON in
                         var o = JSONObject()
                         for f in q.fields { o[f] = d[f] ?? .null }
@@ -247,7 +243,8 @@ extension CARSimulator {
                 s.maxUnconfirmed = max(s.maxUnconfirmed, s.unconfirmed.count)
                 return Self.json(["id": .string(id)])
             }
-            var graph = s.sources[source] ?? SourceGraph()
+            // Out of the dictionary while changed: no copy of the whole graph per import.
+            var graph = s.sources.removeValue(forKey: source) ?? SourceGraph()
             s.importSequence += 1
             let sequence = s.importSequence
             for (collection, value) in envelope where collection != "source" && collection != "report" {
@@ -264,12 +261,12 @@ extension CARSimulator {
                         for (k, v) in fields { doc.fields[k] = v }
                         doc.active = true
                         doc.sequence = sequence
-                        graph.edges[collection, default: [:]][id] = doc
+                        graph.putEdge(collection, id, doc)
                     } else {
                         let key = Self.vertexKey(o, collection: collection)
                         var doc = graph.vertices[collection]?[key] ?? JSONObject()
                         for (k, v) in o { doc[k] = v }
-                        graph.vertices[collection, default: [:]][key] = doc
+                        graph.putVertex(collection, key, doc)
                         graph.lastSeen[collection, default: [:]][key] = Int64(timestamp)
                         graph.touched[collection, default: [:]][key] = sequence
                     }
@@ -324,19 +321,14 @@ extension CARSimulator {
         guard let list = byKey ?? byID else { return Self.error("DELETE needs ?external_ids= or ?keys=", status: 400) }
         let ids = list.split(separator: ",").map(String.init)
         return state.withLock { s in
-            guard var graph = s.sources[source] else { return Self.json(["deleted": 0]) }
+            guard var graph = s.sources.removeValue(forKey: source) else { return Self.json(["deleted": 0]) }
             var deleted = 0
             for id in ids {
-                if graph.vertices[collection]?.removeValue(forKey: id) != nil {
-                    deleted += 1
-                    graph.lastSeen[collection]?[id] = nil
-                }
+                if graph.removeVertex(collection, id) { deleted += 1 }
                 // The source's edges touching the vertex are deactivated.
                 let ref = "\(collection)/\(id)"
-                for (edgeCollection, docs) in graph.edges {
-                    for (k, e) in docs where e.from == ref || e.to == ref {
-                        graph.edges[edgeCollection]?[k]?.active = false
-                    }
+                for (edgeCollection, index) in graph.edgesByEnd {
+                    for k in index[ref] ?? [] { graph.edges[edgeCollection]?[k]?.active = false }
                 }
             }
             s.sources[source] = graph
@@ -352,7 +344,8 @@ extension CARSimulator {
                 guard let source = request.queryValue("source"), let from = request.queryValue("from"), let to = request.queryValue("to") else {
                     return Self.error("PATCH of an edge needs ?source=&from=&to=", status: 400)
                 }
-                guard var graph = s.sources[source] else { return Self.error("no such source", status: 404) }
+                guard var graph = s.sources.removeValue(forKey: source) else { return Self.error("no such source", status: 404) }
+                defer { s.sources[source] = graph }
                 let fromRef = Self.reference(from, collection: fromColl, source: source)
                 let toRef = Self.reference(to, collection: toColl, source: source)
                 guard var doc = graph.edges[collection]?[fromRef + "|" + toRef] else { return Self.error("no such edge", status: 404) }
@@ -360,18 +353,19 @@ extension CARSimulator {
                     if k == "active" { doc.active = v != .bool(false) } else { doc.fields[k] = v }
                 }
                 graph.edges[collection]?[fromRef + "|" + toRef] = doc
-                s.sources[source] = graph
                 persist(s)
                 return Self.json(["ok": true])
             }
             guard let id = request.queryValue("external_id") else { return Self.error("PATCH of a vertex needs ?external_id=", status: 400) }
             var patched = 0
-            for (name, var graph) in s.sources {
-                guard var doc = graph.vertices[collection]?[id] else { continue }
-                for (k, v) in fields { doc[k] = v }
-                graph.vertices[collection]?[id] = doc
+            for name in Array(s.sources.keys) {
+                guard var graph = s.sources.removeValue(forKey: name) else { continue }
+                if var doc = graph.vertices[collection]?[id] {
+                    for (k, v) in fields { doc[k] = v }
+                    graph.putVertex(collection, id, doc)
+                    patched += 1
+                }
                 s.sources[name] = graph
-                patched += 1
             }
             if patched == 0 { return Self.error("no such vertex", status: 404) }
             persist(s)
@@ -389,13 +383,27 @@ extension CARSimulator {
 
     // MARK: Read-back
 
-    /// The documents of a collection as GraphQL sees them, over every source.
-    func documents(_ collection: String, _ s: State) -> [JSONObject] {
+    /// The documents of a collection as GraphQL sees them, over every source: only the
+    /// candidates an indexed condition (external id, key, an edge end) allows, when there is one.
+    func documents(_ collection: String, _ s: State, query: GraphQLQuery? = nil) -> [JSONObject] {
         var out: [JSONObject] = []
+        let wanted = query?.indexedValues() ?? [:]
         for name in s.sources.keys.sorted() {
             guard let g = s.sources[name] else { continue }
             if let (fromColl, toColl) = edgeEnds(collection, s) {
-                for k in (g.edges[collection] ?? [:]).keys.sorted() {
+                var ids: [String]
+                if let values = wanted[fromColl + "_id"] ?? wanted[toColl + "_id"] {
+                    let endColl = wanted[fromColl + "_id"] != nil ? fromColl : toColl
+                    var set: Set<String> = []
+                    for v in values {
+                        let ref = Self.reference(v, collection: endColl, source: name)
+                        set.formUnion(g.edgesByEnd[collection]?[ref] ?? [])
+                    }
+                    ids = set.sorted()
+                } else {
+                    ids = (g.edges[collection] ?? [:]).keys.sorted()
+                }
+                for k in ids {
                     guard let e = g.edges[collection]?[k] else { continue }
                     var o = e.fields
                     o["source"] = .string(name)
@@ -405,7 +413,21 @@ extension CARSimulator {
                     out.append(o)
                 }
             } else {
-                for k in (g.vertices[collection] ?? [:]).keys.sorted() {
+                var keys: [String]
+                if let values = wanted["_key"] {
+                    keys = values.sorted()
+                } else if let values = wanted["external_id"] {
+                    if Self.keyCollections.contains(collection) {
+                        var set: Set<String> = []
+                        for v in values { set.formUnion(g.keysByExternalID[collection]?[v] ?? []) }
+                        keys = set.sorted()
+                    } else {
+                        keys = values.sorted()
+                    }
+                } else {
+                    keys = (g.vertices[collection] ?? [:]).keys.sorted()
+                }
+                for k in keys {
                     guard var o = g.vertices[collection]?[k] else { continue }
                     o["source"] = .string(name)
                     o["last_seen_timestamp"] = .int(g.lastSeen[collection]?[k] ?? 0)

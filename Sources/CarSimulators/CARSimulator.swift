@@ -41,6 +41,33 @@ public final class CARSimulator: Sendable {
         /// import began: leaving a full import removes what it did not touch.
         var touched: [String: [String: Int]] = [:]
         var fullImportSince = 0
+        /// Indexes for read-back: vertex keys by external id (key collections), edge ids by end.
+        var keysByExternalID: [String: [String: Set<String>]] = [:]
+        var edgesByEnd: [String: [String: Set<String>]] = [:]
+
+        mutating func putVertex(_ collection: String, _ key: String, _ doc: JSONObject) {
+            if let old = vertices[collection]?[key], let id = old["external_id"] {
+                keysByExternalID[collection]?[renderString(id)]?.remove(key)
+            }
+            vertices[collection, default: [:]][key] = doc
+            if let id = doc["external_id"] { keysByExternalID[collection, default: [:]][renderString(id), default: []].insert(key) }
+        }
+
+        mutating func removeVertex(_ collection: String, _ key: String) -> Bool {
+            guard let old = vertices[collection]?.removeValue(forKey: key) else { return false }
+            if let id = old["external_id"] { keysByExternalID[collection]?[renderString(id)]?.remove(key) }
+            lastSeen[collection]?[key] = nil
+            touched[collection]?[key] = nil
+            return true
+        }
+
+        mutating func putEdge(_ collection: String, _ id: String, _ doc: EdgeDoc) {
+            if edges[collection]?[id] == nil {
+                edgesByEnd[collection, default: [:]][doc.from, default: []].insert(id)
+                edgesByEnd[collection, default: [:]][doc.to, default: []].insert(id)
+            }
+            edges[collection, default: [:]][id] = doc
+        }
     }
 
     struct Database: Sendable {
@@ -196,7 +223,7 @@ public final class CARSimulator: Sendable {
                     let seen = Int64(o["_last_seen"]?.doubleValue ?? 0)
                     o["_last_seen"] = nil
                     let key = Self.vertexKey(o, collection: c)
-                    graph.vertices[c, default: [:]][key] = o
+                    graph.putVertex(c, key, o)
                     graph.lastSeen[c, default: [:]][key] = seen
                 }
             }
@@ -207,7 +234,7 @@ public final class CARSimulator: Sendable {
                     o["_from"] = nil
                     o["_to"] = nil
                     o["active"] = nil
-                    graph.edges[c, default: [:]][from + "|" + to] = EdgeDoc(from: from, to: to, fields: o, active: active)
+                    graph.putEdge(c, from + "|" + to, EdgeDoc(from: from, to: to, fields: o, active: active))
                 }
             }
             s.sources[name] = graph

@@ -55,6 +55,23 @@ struct GraphQLQuery {
         return GraphQLQuery(collection: collection, condition: condition, fields: fields)
     }
 
+    /// Values of `field: {_eq: v}` and `field: {_in: [...]}` conditions at the top level or in
+    /// a top-level `_and`: every match has one of them (the index can narrow the search).
+    func indexedValues() -> [String: [String]] {
+        guard case .object(let top)? = condition else { return [:] }
+        var parts: [JSONObject] = [top]
+        if case .array(let list)? = top["_and"] { parts += list.compactMap(\.objectValue) }
+        var out: [String: [String]] = [:]
+        for part in parts {
+            for (field, value) in part where !field.hasPrefix("_") || field == "_key" {
+                guard case .object(let ops) = value else { continue }
+                if let v = ops["_eq"], !v.isNull { out[field] = [renderString(v)] }
+                if case .array(let list)? = ops["_in"] { out[field] = list.map(renderString) }
+            }
+        }
+        return out
+    }
+
     func matches(_ doc: JSONObject) -> Bool {
         guard let condition else { return true }
         return Self.test(condition, doc)

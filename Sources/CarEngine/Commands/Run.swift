@@ -38,7 +38,7 @@ public struct RunOptions: Sendable {
     /// The process environment.
     public var environment: [String: String] = [:]
     /// Edges held in memory before they are spilled (for tests).
-    public var edgeMemoryLimit = 100_000
+    public var edgeMemoryLimit = 50_000
     /// CAR polling and retry delays (for tests: the framework's are 1 s).
     public var carDelayMs: Int64 = 1000
 

@@ -188,6 +188,10 @@ private func curlHeader(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ cou
         let name = String(line[..<colon])
         let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
         transfer.headers.append((name, value))
+        // Room for the whole body at once: no doubling past a large response's size.
+        if name.lowercased() == "content-length", let length = Int(value), length > 0, length <= transfer.maxBodyBytes {
+            transfer.body.reserveCapacity(length)
+        }
     }
     return n
 }

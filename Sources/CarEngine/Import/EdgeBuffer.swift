@@ -70,6 +70,7 @@ struct EdgeBuffer {
 
     var readIndex = 0
     var pending: [UInt8] = []
+    var pendingStart = 0
     var rewound = false
 
     /// The next edges, in the order added (at most `n`); empty when all were taken.
@@ -91,12 +92,15 @@ struct EdgeBuffer {
         var out: [(String, JSONObject)] = []
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while out.count < n {
-            if let newline = pending.firstIndex(of: 0x0A) {
-                let value = try JSONParser.parse(pending[..<newline])
-                pending.removeSubrange(...newline)
+            // Lines are parsed where they stand: `pendingStart` moves instead of bytes.
+            if let newline = pending[pendingStart...].firstIndex(of: 0x0A) {
+                let value = try JSONParser.parse(pending[pendingStart..<newline])
+                pendingStart = newline + 1
                 if case .string(let c)? = value["c"], case .object(let o)? = value["o"] { out.append((c, o)) }
                 continue
             }
+            pending.removeSubrange(0..<pendingStart)
+            pendingStart = 0
             let count = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
             if count == 0 { break }
             pending += buffer[0..<count]

@@ -7,7 +7,7 @@ public struct RunSettings: Sendable {
     public var pageSize = 2000
     public var strict = false
     /// Edges held in memory before they are spilled to a file.
-    public var edgeMemoryLimit = 100_000
+    public var edgeMemoryLimit = 50_000
     public var exportDirectory = "/tmp"
     public var keepExportDirectory = false
 

@@ -7,6 +7,11 @@ public final class LookupCache: Sendable {
     struct State {
         /// Records serialized: parsed again on a lookup, far smaller than JSON values.
         var records: [String: [String: [UInt8]]] = [:]
+        /// Insertion order and size, to keep the cache within its budget (oldest out first;
+        /// a record no longer kept is fetched by id when a lookup needs it).
+        var order: [(String, String)] = []
+        var orderStart = 0
+        var bytes = 0
         var absent: [String: Set<String>] = [:]
         var urls: [String: JSON] = [:]
     }
@@ -19,9 +24,29 @@ public final class LookupCache: Sendable {
 
     private let state = Mutex(State())
     public let definition: ConnectorDefinition
+    /// The most bytes of records kept.
+    public let budget: Int
 
-    public init(definition: ConnectorDefinition) {
+    public init(definition: ConnectorDefinition, budget: Int = 48 << 20) {
         self.definition = definition
+        self.budget = budget
+    }
+
+    static func keep(_ id: String, _ bytes: [UInt8], endpoint: String, budget: Int, _ s: inout State) {
+        if let old = s.records[endpoint]?[id] { s.bytes -= old.count }
+        s.records[endpoint, default: [:]][id] = bytes
+        s.absent[endpoint]?.remove(id)
+        s.order.append((endpoint, id))
+        s.bytes += bytes.count
+        while s.bytes > budget, s.orderStart < s.order.count {
+            let (e, i) = s.order[s.orderStart]
+            s.orderStart += 1
+            if let old = s.records[e]?.removeValue(forKey: i) { s.bytes -= old.count }
+        }
+        if s.orderStart > 100_000 && s.orderStart * 2 > s.order.count {
+            s.order.removeFirst(s.orderStart)
+            s.orderStart = 0
+        }
     }
 
     /// Whether records of an endpoint are kept for lookups.
@@ -39,11 +64,9 @@ public final class LookupCache: Sendable {
             let id: JSON = idExpr.map { (try? $0.evaluate(ctx)) ?? .null } ?? (r["id"] ?? .null)
             if !id.isNull { keyed.append((renderString(id), JSONWriter().bytes(r))) }
         }
+        let budget = self.budget
         state.withLock { s in
-            for (id, r) in keyed {
-                s.records[endpoint, default: [:]][id] = r
-                s.absent[endpoint]?.remove(id)
-            }
+            for (id, r) in keyed { Self.keep(id, r, endpoint: endpoint, budget: budget, &s) }
         }
     }
 
@@ -58,7 +81,7 @@ public final class LookupCache: Sendable {
     /// Marks ids as having no record (so they are not fetched again).
     func markAbsent(_ ids: [String], endpoint: String) {
         state.withLock { s in
-            for id in ids where s.records[endpoint]?[id] == nil { s.absent[endpoint, default: []].insert(id) }
+            for id in ids { s.absent[endpoint, default: []].insert(id) }
         }
     }
 
@@ -68,11 +91,12 @@ public final class LookupCache: Sendable {
         let (ids, urls) = misses.take()
         for (endpoint, wanted) in ids {
             let list = Array(wanted).sorted()
+            var found: Set<String> = []
             if let client, definition.endpoints[endpoint]?.byIDs != nil {
                 let records = try await client.fetch(endpoint, ids: list.map { .string($0) })
-                keepFetched(records, endpoint: endpoint, context: context)
+                found = keepFetched(records, endpoint: endpoint, context: context)
             }
-            markAbsent(list, endpoint: endpoint)
+            markAbsent(list.filter { !found.contains($0) }, endpoint: endpoint)
         }
         guard !urls.isEmpty else { return }
         guard let client else {
@@ -85,19 +109,22 @@ public final class LookupCache: Sendable {
         }
     }
 
-    private func keepFetched(_ records: [JSON], endpoint: String, context: EvalContext) {
+    /// Keeps fetched records; returns their ids.
+    @discardableResult
+    private func keepFetched(_ records: [JSON], endpoint: String, context: EvalContext) -> Set<String> {
         let idExpr = definition.endpoints[endpoint]?.id
         var ctx = context
-        state.withLock { s in
-            for r in records {
-                ctx.document = r
-                let id: JSON = idExpr.map { (try? $0.evaluate(ctx)) ?? .null } ?? (r["id"] ?? .null)
-                if !id.isNull {
-                    s.records[endpoint, default: [:]][renderString(id)] = JSONWriter().bytes(r)
-                    s.absent[endpoint]?.remove(renderString(id))
-                }
-            }
+        var keyed: [(String, [UInt8])] = []
+        for r in records {
+            ctx.document = r
+            let id: JSON = idExpr.map { (try? $0.evaluate(ctx)) ?? .null } ?? (r["id"] ?? .null)
+            if !id.isNull { keyed.append((renderString(id), JSONWriter().bytes(r))) }
         }
+        let budget = self.budget
+        state.withLock { s in
+            for (id, r) in keyed { Self.keep(id, r, endpoint: endpoint, budget: budget, &s) }
+        }
+        return Set(keyed.map(\.0))
     }
 
     /// Records kept, for stats.
