@@ -111,10 +111,11 @@ public final class ReferenceSimulator: Sendable {
                 guard let pk = Int(parts[1]), let record = table[pk] else { return Self.json(["detail": "Not found."], status: 404) }
                 return Self.json(Self.render(record, pk: pk, route: route, base: base))
             }
-            var pks = table.keys.sorted()
+            let pks: [Int]
             if let filter = request.queryValue("pk"), !filter.isEmpty {
-                let wanted = Set(filter.split(separator: ",").compactMap { Int($0.filter { $0 != " " }) })
-                pks = pks.filter { wanted.contains($0) }
+                pks = Set(filter.split(separator: ",").compactMap { Int($0.filter { $0 != " " }) }).filter { table[$0] != nil }.sorted()
+            } else {
+                pks = table.keys.sorted()
             }
             var out: [UInt8] = [UInt8(ascii: "[")]
             for (i, pk) in pks.enumerated() {

@@ -322,34 +322,40 @@ public final class ImportRun: Sendable {
     }
 
     /// Reads every mapped endpoint: first those that mappings look records up in (so lookups
-    /// are served from them), then the others. Within a group, endpoints are read concurrently
-    /// (pages read ahead, at most two per endpoint) and processed in definition order.
+    /// are served from them), then the others, processed in definition order. The next
+    /// endpoint is read while one is processed (pages read ahead, at most two per endpoint):
+    /// concurrency without holding every response in memory at once.
     func readAll(pipeline: Pipeline) async throws {
         let endpoints = mappedEndpoints
-        let first = endpoints.filter { definition.lookupEndpoints.contains($0) }
-        let second = endpoints.filter { !definition.lookupEndpoints.contains($0) }
-        for wave in [first, second] where !wave.isEmpty {
-            let channels = wave.map { _ in PageChannel() }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for (endpoint, channel) in zip(wave, channels) {
-                    group.addTask {
-                        do {
-                            try await self.client.forEachPage(of: endpoint) { page in try await channel.send(page) }
-                            await channel.finish()
-                        } catch {
-                            await channel.finish(error)
-                        }
+        let order = endpoints.filter { definition.lookupEndpoints.contains($0) } + endpoints.filter { !definition.lookupEndpoints.contains($0) }
+        guard !order.isEmpty else { return }
+        let channels = order.map { _ in PageChannel() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            func start(_ i: Int) {
+                guard i < order.count else { return }
+                let endpoint = order[i]
+                let channel = channels[i]
+                group.addTask {
+                    do {
+                        try await self.client.forEachPage(of: endpoint) { page in try await channel.send(page) }
+                        await channel.finish()
+                    } catch {
+                        await channel.finish(error)
                     }
                 }
-                do {
-                    for (endpoint, channel) in zip(wave, channels) { try await consume(endpoint, from: channel, pipeline: pipeline) }
-                } catch {
-                    for c in channels { await c.cancel() }
-                    group.cancelAll()
-                    throw error
-                }
-                try await group.waitForAll()
             }
+            start(0)
+            do {
+                for i in order.indices {
+                    start(i + 1)
+                    try await consume(order[i], from: channels[i], pipeline: pipeline)
+                }
+            } catch {
+                for c in channels { await c.cancel() }
+                group.cancelAll()
+                throw error
+            }
+            try await group.waitForAll()
         }
     }
 

@@ -27,7 +27,7 @@ public final class LookupCache: Sendable {
     /// The most bytes of records kept.
     public let budget: Int
 
-    public init(definition: ConnectorDefinition, budget: Int = 48 << 20) {
+    public init(definition: ConnectorDefinition, budget: Int = 16 << 20) {
         self.definition = definition
         self.budget = budget
     }
