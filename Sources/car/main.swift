@@ -13,6 +13,7 @@ struct Car: AsyncParsableCommand {
 
     /// Exit code 2 for usage errors, as the framework's deployments expect.
     static func main() async {
+        ProcessTuning.limitMallocArenas()
         do {
             var command = try parseAsRoot()
             if var async = command as? AsyncParsableCommand {

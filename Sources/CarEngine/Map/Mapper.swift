@@ -36,8 +36,11 @@ public struct Mapper: Sendable {
         ctx.document = record
         ctx.current = .null
         var issues: [MappingIssue] = []
-        let recordID = recordIdentity(record, mapping: mapping, context: ctx)
         func issue(_ message: String) {
+            // The record's id only when there is something to say about it.
+            var c = base
+            c.document = record
+            let recordID = recordIdentity(record, mapping: mapping, context: c)
             issues.append(MappingIssue(mapping: mapping.name, collection: mapping.collection, recordID: recordID, message: message))
         }
         var items: [JSON] = [.null]
@@ -74,17 +77,19 @@ public struct Mapper: Sendable {
                 }
             }
             var object = JSONObject(minimumCapacity: mapping.fields.count + mapping.extraFields.count + 4)
-            for fields in [mapping.fields, mapping.extraFields] {
+            func evaluate(_ fields: [FieldMapping], into object: inout JSONObject) -> Bool {
                 for field in fields {
                     do {
                         let v = try field.value.evaluate(ctx)
                         if !v.isNull || mapping.keepNulls.contains(field.name) { object.append(field.name, v) }
                     } catch {
                         issue("field '\(field.name)': \(error.message)")
-                        continue itemLoop
+                        return false
                     }
                 }
+                return true
             }
+            guard evaluate(mapping.fields, into: &object), evaluate(mapping.extraFields, into: &object) else { continue itemLoop }
             guard let info = definition.catalogue[mapping.collection] else { continue }
             switch info.kind {
             case .vertex(let key):
