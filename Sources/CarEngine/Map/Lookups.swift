@@ -134,13 +134,25 @@ public final class LookupCache: Sendable {
 /// Lookups a mapping pass could not answer from the cache.
 public final class LookupMisses: Sendable {
     private let state = Mutex<([String: Set<String>], Set<String>)>(([:], []))
+    private let events = Mutex(0)
 
     public init() {}
 
-    func add(endpoint: String, id: String) { state.withLock { _ = $0.0[endpoint, default: []].insert(id) } }
-    func add(url: String) { state.withLock { _ = $0.1.insert(url) } }
+    func add(endpoint: String, id: String) {
+        events.withLock { $0 += 1 }
+        state.withLock { _ = $0.0[endpoint, default: []].insert(id) }
+    }
+
+    func add(url: String) {
+        events.withLock { $0 += 1 }
+        state.withLock { _ = $0.1.insert(url) }
+    }
 
     public var isEmpty: Bool { state.withLock { $0.0.isEmpty && $0.1.isEmpty } }
+
+    /// Lookups that missed so far (each one, even of an id already recorded): tells which
+    /// records had any.
+    var count: Int { events.withLock { $0 } }
 
     func take() -> ([String: Set<String>], Set<String>) {
         state.withLock { s in
@@ -192,21 +204,32 @@ extension Mapper {
     public func map(_ records: [JSON], with mapping: Mapping, context: EvalContext, cache: LookupCache, client: DatasourceClient?,
                     rounds: Int = 4) async throws -> (objects: [JSONObject], issues: [MappingIssue])
     {
+        // Results by record; records whose lookups missed are mapped again after the fetch.
+        var results = [(objects: [JSONObject], issues: [MappingIssue])?](repeating: nil, count: records.count)
+        var pending = Array(records.indices)
         var round = 0
-        while true {
+        while !pending.isEmpty {
             let misses = LookupMisses()
             var ctx = context
             ctx.host = LookupHost(cache: cache, misses: misses)
-            var objects: [JSONObject] = []
-            var issues: [MappingIssue] = []
-            for r in records {
-                let (o, i) = map(r, with: mapping, context: ctx)
-                objects += o
-                issues += i
+            var again: [Int] = []
+            for i in pending {
+                let before = misses.count
+                results[i] = map(records[i], with: mapping, context: ctx)
+                if misses.count != before { again.append(i) }
             }
-            if misses.isEmpty || round >= rounds { return (objects, issues) }
+            if again.isEmpty || round >= rounds { break }
             try await cache.resolve(misses, client: client, context: context)
+            pending = again
             round += 1
         }
+        var objects: [JSONObject] = []
+        var issues: [MappingIssue] = []
+        for r in results {
+            guard let r else { continue }
+            objects += r.objects
+            issues += r.issues
+        }
+        return (objects, issues)
     }
 }
