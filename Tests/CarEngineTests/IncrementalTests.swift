@@ -39,25 +39,8 @@ struct ReferenceRig {
         return (code, log)
     }
 
-    /// The source's graph: vertices with their fields, and the active edges without the fields
-    /// a run stamps on them.
-    static func normalized(_ car: CARSimulator) -> JSON {
-        let source = car.graph["sources"]?["ref1"] ?? .null
-        var vertices = JSONObject()
-        for (c, docs) in source["vertices"]?.objectValue ?? JSONObject() where !(docs.arrayValue ?? []).isEmpty {
-            vertices[c] = docs
-        }
-        var edges = JSONObject()
-        for (c, docs) in source["edges"]?.objectValue ?? JSONObject() {
-            let active = (docs.arrayValue ?? []).filter { $0["active"] == true }.map { d -> JSON in
-                guard case .object(var o) = d else { return d }
-                for k in ["source", "report", "timestamp", "active"] { o[k] = nil }
-                return .object(o)
-            }
-            if !active.isEmpty { edges[c] = .array(active) }
-        }
-        return ["vertices": .object(vertices), "edges": .object(edges)]
-    }
+    /// The source's graph, as `GraphComparison` compares graphs.
+    static func normalized(_ car: CARSimulator) -> JSON { GraphComparison.normalized(car, source: "ref1") }
 
     /// The graph a full import of the datasource as it is now gives in an empty CAR.
     func freshFullImport() async throws -> JSON {
@@ -81,20 +64,7 @@ struct ReferenceRig {
         }
     }
 
-    static func difference(_ actual: JSON, _ expected: JSON) -> String {
-        var lines: [String] = []
-        for part in ["vertices", "edges"] {
-            let a = actual[part]?.objectValue ?? JSONObject()
-            let e = expected[part]?.objectValue ?? JSONObject()
-            for c in Set(a.keys).union(e.keys).sorted() {
-                let x = Set(a[c]?.arrayValue ?? [])
-                let y = Set(e[c]?.arrayValue ?? [])
-                for extra in x.subtracting(y) { lines.append("  + \(part) \(c) \(extra)") }
-                for missing in y.subtracting(x) { lines.append("  - \(part) \(c) \(missing)") }
-            }
-        }
-        return lines.prefix(40).joined(separator: "\n")
-    }
+    static func difference(_ actual: JSON, _ expected: JSON) -> String { GraphComparison.difference(actual, expected) }
 }
 
 @Suite("Exact incremental imports of the reference connector")
@@ -202,7 +172,7 @@ struct IncrementalTests {
 
 /// Random changes to the reference model, as the admin API makes them.
 struct RandomChanges {
-    var rng: SeededRandom
+    var rng: SplitMix64
 
     mutating func pick(_ list: [Int]) -> Int? { list.isEmpty ? nil : list[Int(rng.next() % UInt64(list.count))] }
 
@@ -280,7 +250,7 @@ struct RandomIncrementalTests {
         let rig = try ReferenceRig(assets: 12, seed: UInt64(seed))
         defer { rig.stop() }
         #expect(await rig.run().code == 0)
-        var changes = RandomChanges(rng: SeededRandom(seed: UInt64(seed) &* 31 &+ 7))
+        var changes = RandomChanges(rng: SplitMix64(seed: UInt64(seed) &* 31 &+ 7))
         let count = 1 + Int(changes.rng.next() % 10)
         var applied: [String] = []
         for i in 0..<count {

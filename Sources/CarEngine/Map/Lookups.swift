@@ -55,19 +55,25 @@ public final class LookupCache: Sendable {
     /// Keeps records of an endpoint that mappings look up, by their id (as text).
     public func add(_ records: [JSON], endpoint: String, context: EvalContext) {
         guard keeps(endpoint) else { return }
+        let keyed = serialized(records, endpoint: endpoint, context: context)
+        let budget = self.budget
+        state.withLock { s in
+            for (id, r) in keyed { Self.keep(id, r, endpoint: endpoint, budget: budget, &s) }
+        }
+    }
+
+    /// Records with their ids (as text), serialized; records without an id are left out.
+    func serialized(_ records: [JSON], endpoint: String, context: EvalContext) -> [(String, [UInt8])] {
         let idExpr = definition.endpoints[endpoint]?.id
+        var ctx = context
         var keyed: [(String, [UInt8])] = []
         keyed.reserveCapacity(records.count)
-        var ctx = context
         for r in records {
             ctx.document = r
             let id: JSON = idExpr.map { (try? $0.evaluate(ctx)) ?? .null } ?? (r["id"] ?? .null)
             if !id.isNull { keyed.append((renderString(id), JSONWriter().bytes(r))) }
         }
-        let budget = self.budget
-        state.withLock { s in
-            for (id, r) in keyed { Self.keep(id, r, endpoint: endpoint, budget: budget, &s) }
-        }
+        return keyed
     }
 
     func answer(_ endpoint: String, _ id: String) -> Answer {
@@ -112,14 +118,7 @@ public final class LookupCache: Sendable {
     /// Keeps fetched records; returns their ids.
     @discardableResult
     private func keepFetched(_ records: [JSON], endpoint: String, context: EvalContext) -> Set<String> {
-        let idExpr = definition.endpoints[endpoint]?.id
-        var ctx = context
-        var keyed: [(String, [UInt8])] = []
-        for r in records {
-            ctx.document = r
-            let id: JSON = idExpr.map { (try? $0.evaluate(ctx)) ?? .null } ?? (r["id"] ?? .null)
-            if !id.isNull { keyed.append((renderString(id), JSONWriter().bytes(r))) }
-        }
+        let keyed = serialized(records, endpoint: endpoint, context: context)
         let budget = self.budget
         state.withLock { s in
             for (id, r) in keyed { Self.keep(id, r, endpoint: endpoint, budget: budget, &s) }
