@@ -1,3 +1,4 @@
+import CarSimulators
 import LoopbackHTTP
 import Testing
 
@@ -98,5 +99,40 @@ struct LookupRunTests {
         // The original connector's defect: an empty list sent as ?pk= (which means every record).
         #expect(!requests.all.contains("/ip_addresses/?pk="))
         #expect(requests.all == ["/ports/", "/ip_addresses/?pk=1"])
+    }
+}
+
+@Suite("Streaming large lists")
+struct StreamingTests {
+    @Test func theSplitterFindsElementsAcrossAnyChunkBoundaries() throws {
+        let text = #" [ {"a": "x,]}\"y", "b": [1, {"c": 2}]}, 17, "s\\\"]", null, [[]] ] "#
+        let expected = try #require(try JSONScanner.arrayElements(Array(text.utf8))).map { Array(text.utf8)[$0] }.map { Array($0) }
+        #expect(expected.count == 5)
+        var rng = SplitMix64(seed: 3)
+        for _ in 0..<200 {
+            var splitter = ArrayElementSplitter()
+            var found: [[UInt8]] = []
+            var bytes = Array(text.utf8)[...]
+            while !bytes.isEmpty {
+                let n = 1 + Int(rng.next() % 7)
+                found += splitter.feed(Array(bytes.prefix(n)))
+                bytes = bytes.dropFirst(n)
+            }
+            #expect(found == expected)
+            #expect(splitter.complete)
+        }
+        var notArray = ArrayElementSplitter()
+        _ = notArray.feed(Array(#"{"items": []}"#.utf8))
+        #expect(notArray.notAnArray)
+    }
+
+    @Test func aLargeListIsHandedOnInChunksWhileItArrives() async throws {
+        let body = "[" + (1...4500).map { #"{"id": \#($0), "name": "n\#($0)"}"# }.joined(separator: ",") + "]"
+        let server = try HTTPServer { _ in .json(body) }
+        defer { server.stop() }
+        let h = try Harness(definition(server.baseURL, endpoints: "  items: {path: /items/}"))
+        var sizes: [Int] = []
+        try await h.client.forEachPage(of: "items") { sizes.append($0.count) }
+        #expect(sizes == [1000, 1000, 1000, 1000, 500])
     }
 }

@@ -32,6 +32,8 @@ struct Exchange: Sendable {
     /// An error mapping said to ignore the failure: no records.
     var ignored: Bool
     var url: String
+    /// Records handed on while the body arrived (streamed requests).
+    var streamed = 0
 }
 
 /// Request counts, for tests, logs and benchmarks.
@@ -187,7 +189,8 @@ public final class DatasourceClient: Sendable {
 
     /// Sends a request with auth, limits, retries and error mappings.
     func execute(_ prepared: PreparedRequest, endpoint: Endpoint?, what: String, authenticate: Bool = true,
-                 format: String = "json", expectStatus: [Int] = [], parseBody: Bool = true) async throws -> Exchange
+                 format: String = "json", expectStatus: [Int] = [], parseBody: Bool = true,
+                 consume: ((BodyStream) async throws -> Int)? = nil) async throws -> Exchange
     {
         var attempt = 0
         var reauthenticated = false
@@ -202,11 +205,32 @@ public final class DatasourceClient: Sendable {
                 connectTimeoutMs: definition.datasource.connectTimeoutMs, timeoutMs: request.timeoutMs, tls: tls)
             await limiter.acquire()
             if let rate { try await rate.acquire() }
-            let result: Result<HTTPResponse, TransportError>
-            do {
-                result = .success(try await transport.send(http))
-            } catch {
-                result = .failure(error)
+            var result: Result<HTTPResponse, TransportError>
+            var streamed = 0
+            if let consume {
+                // The body is consumed while it arrives.
+                let stream = BodyStream()
+                let transport = self.transport
+                async let sent: Result<HTTPResponse, TransportError> = Self.send(transport, http, stream)
+                do {
+                    streamed = try await consume(stream)
+                } catch {
+                    stream.cancel()
+                    _ = await sent
+                    await limiter.release()
+                    throw error
+                }
+                result = await sent
+                if case .failure(let e) = result, streamed > 0 {
+                    await limiter.release()
+                    throw RunFailure(.datasourceUnavailable, redactor.redact("\(request.method) \(url) (\(what)): the connection failed after \(streamed) records: \(e.message)"))
+                }
+            } else {
+                do {
+                    result = .success(try await transport.send(http))
+                } catch {
+                    result = .failure(error)
+                }
             }
             await limiter.release()
             counters.withLock { c in
@@ -229,7 +253,7 @@ public final class DatasourceClient: Sendable {
                     continue
                 }
                 let success = expectStatus.isEmpty ? (200..<300).contains(response.status) : expectStatus.contains(response.status)
-                if success && !parseBody {
+                if success && (!parseBody || consume != nil) {
                     outcome = .success
                 } else if success {
                     if let body = Self.parse(response.body, format: format) {
@@ -243,7 +267,7 @@ public final class DatasourceClient: Sendable {
                 }
             }
             if case .success = outcome, case .success(let response) = result {
-                return Exchange(response: response, body: parsed, ignored: false, url: url)
+                return Exchange(response: response, body: parsed, ignored: false, url: url, streamed: streamed)
             }
             let decision = ErrorPolicy.decide(outcome, rules: rules, defaults: definition.datasource.retries, context: context())
             switch decision {
@@ -274,6 +298,14 @@ public final class DatasourceClient: Sendable {
                 logger.info("\(describe(outcome, request: request, url: url, what: what)); retry \(attempt) of \(policy.retries) in \(delay) ms", label: "datasource")
                 try await Task.sleep(for: .milliseconds(max(0, delay)))
             }
+        }
+    }
+
+    static func send(_ transport: any HTTPTransport, _ request: HTTPRequest, _ stream: BodyStream) async -> Result<HTTPResponse, TransportError> {
+        do {
+            return .success(try await transport.send(request, streamingTo: stream))
+        } catch {
+            return .failure(error)
         }
     }
 
@@ -360,6 +392,25 @@ public final class DatasourceClient: Sendable {
                     bodyMerge: incremental ? endpoint.updatedSinceBody : nil)
                 prepared.query += state.query
             }
+            if let path = stream, path.isEmpty, case .none = endpoint.pagination.kind {
+                // A whole list in one response: records are parsed and handed on while it arrives.
+                let url = prepared.fullURL
+                let request = prepared
+                let exchange: Exchange
+                do {
+                    exchange = try await withoutActuallyEscaping(body) { handOn in
+                        try await execute(request, endpoint: endpoint, what: what, format: endpoint.format) { bodyStream in
+                            try await self.consumeArray(bodyStream, endpoint: endpoint, what: what, url: url, handOn)
+                        }
+                    }
+                } catch is IgnoredResponse {
+                    break
+                }
+                pages += 1
+                if exchange.ignored { break }
+                try pager.advance(count: exchange.streamed, exchange: exchange, context: context(vars))
+                continue
+            }
             if let path = stream {
                 // Large lists: the records are parsed and handed on a chunk at a time.
                 let exchange = try await execute(prepared, endpoint: endpoint, what: what, format: endpoint.format, parseBody: false)
@@ -381,6 +432,67 @@ public final class DatasourceClient: Sendable {
             try await body(list)
             try pager.advance(count: list.count, exchange: exchange, context: context(vars, document: exchange.body))
         }
+    }
+
+    /// A body that is not JSON: the error mappings decide, as for any other response.
+    func unparseableBody(_ response: HTTPResponse, url: String, method: String, endpoint: Endpoint, what: String) -> Error {
+        let outcome = ErrorPolicy.Outcome.unparseable(response)
+        let request = PreparedRequest(method: method, url: url, timeoutMs: 0, followRedirects: false)
+        let detail = describe(outcome, request: request, url: url, what: what)
+        switch ErrorPolicy.decide(outcome, rules: endpoint.errors + definition.datasource.errors, defaults: definition.datasource.retries, context: context()) {
+        case .ignore: return IgnoredResponse()
+        case .fail(let code, let message): return RunFailure(FailureClass(code: Int32(code)), message.map { "\($0): \(detail)" } ?? detail)
+        case .retry(_, let code): return RunFailure(FailureClass(code: Int32(code)), detail)
+        }
+    }
+
+    /// Reads a top-level JSON array from a stream, handing on records a chunk at a time;
+    /// a body that is not an array is parsed whole at the end.
+    func consumeArray(_ stream: BodyStream, endpoint: Endpoint, what: String, url: String, _ body: ([JSON]) async throws -> Void) async throws -> Int {
+        var splitter = ArrayElementSplitter()
+        var whole: [UInt8] = []
+        var keepWhole = true
+        var head: [UInt8] = []
+        var chunk: [JSON] = []
+        var count = 0
+        func fail(_ detail: String) -> Error {
+            unparseableBody(HTTPResponse(status: 200, body: head, url: url), url: url, method: "GET", endpoint: endpoint, what: what)
+        }
+        while let bytes = await stream.next() {
+            if head.count < 240 { head += bytes.prefix(240 - head.count) }
+            if keepWhole { whole += bytes }
+            for element in splitter.feed(bytes) {
+                do { chunk.append(try JSONParser.parse(element)) } catch { throw fail(error.description) }
+                if chunk.count >= Self.chunkSize {
+                    try await body(chunk)
+                    count += chunk.count
+                    chunk = []
+                }
+            }
+            // Once it is known to be an array, the bytes need not be kept.
+            if keepWhole && !splitter.notAnArray && whole.contains(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) {
+                keepWhole = false
+                whole = []
+            }
+        }
+        if splitter.notAnArray {
+            let value: JSON
+            do { value = try JSONParser.parse(whole) } catch { throw fail(error.description) }
+            switch value {
+            case .object:
+                try await body([value])
+                return 1
+            case .null: return 0
+            default: throw RunFailure(.datasourceData, "\(what): 'records' gave \(value.typeName), not a list of records")
+            }
+        }
+        if keepWhole { return 0 }  // an empty body
+        guard splitter.complete else { throw fail("the list ends early or has trailing data") }
+        if !chunk.isEmpty {
+            try await body(chunk)
+            count += chunk.count
+        }
+        return count
     }
 
     /// An unparseable response that an error mapping said to ignore.
@@ -416,16 +528,8 @@ public final class DatasourceClient: Sendable {
                        _ body: ([JSON]) async throws -> Void) async throws -> Int
     {
         let bytes = exchange.response.body
-        // A body that is not JSON: the error mappings decide, as for any other response.
         func unparseable(_ offset: Int) -> Error {
-            let outcome = ErrorPolicy.Outcome.unparseable(exchange.response)
-            let request = PreparedRequest(method: method, url: exchange.url, timeoutMs: 0, followRedirects: false)
-            let detail = describe(outcome, request: request, url: exchange.url, what: what)
-            switch ErrorPolicy.decide(outcome, rules: endpoint.errors + definition.datasource.errors, defaults: definition.datasource.retries, context: context()) {
-            case .ignore: return IgnoredResponse()
-            case .fail(let code, let message): return RunFailure(FailureClass(code: Int32(code)), message.map { "\($0): \(detail)" } ?? detail)
-            case .retry(_, let code): return RunFailure(FailureClass(code: Int32(code)), detail)
-            }
+            unparseableBody(exchange.response, url: exchange.url, method: method, endpoint: endpoint, what: what)
         }
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return 0 }
         let range: Range<Int>?

@@ -46,7 +46,17 @@ public final class CurlTransport: HTTPTransport {
     }
 
     public func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse {
+        try await send(request, stream: nil)
+    }
+
+    public func send(_ request: HTTPRequest, streamingTo stream: BodyStream) async throws(TransportError) -> HTTPResponse {
+        defer { stream.finish() }
+        return try await send(request, stream: stream)
+    }
+
+    func send(_ request: HTTPRequest, stream: BodyStream?) async throws(TransportError) -> HTTPResponse {
         let transfer = Transfer(maxBodyBytes: maxBodyBytes)
+        transfer.stream = stream
         let result: Result<HTTPResponse, TransportError> = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Result<HTTPResponse, TransportError>, Never>) in
                 if Task.isCancelled {
@@ -68,6 +78,7 @@ public final class CurlTransport: HTTPTransport {
     private func perform(_ request: HTTPRequest, _ transfer: Transfer) -> Result<HTTPResponse, TransportError> {
         guard let handle = takeHandle() else { return .failure(TransportError(.other, "libcurl could not create a handle")) }
         defer { returnHandle(handle) }
+        transfer.handle = handle
         curl_easy_reset(handle)
         var headerList: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(headerList) }
@@ -156,6 +167,9 @@ final class Transfer: @unchecked Sendable {
     var headers: [(name: String, value: String)] = []
     var tooLarge = false
     let maxBodyBytes: Int
+    /// Where a successful body goes as it arrives, if anywhere.
+    var stream: BodyStream?
+    var handle: UnsafeMutableRawPointer?
     private let cancelled = Atomic<Bool>(false)
 
     init(maxBodyBytes: Int) { self.maxBodyBytes = maxBodyBytes }
@@ -168,6 +182,14 @@ private func curlWrite(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ coun
     guard let data, let userdata else { return 0 }
     let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
     let n = size * count
+    if let stream = transfer.stream, let handle = transfer.handle {
+        var status = 0
+        car_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        if (200..<300).contains(status) {
+            let bytes = data.withMemoryRebound(to: UInt8.self, capacity: n) { Array(UnsafeBufferPointer(start: $0, count: n)) }
+            return stream.push(bytes) ? n : 0
+        }
+    }
     if transfer.body.count + n > transfer.maxBodyBytes {
         transfer.tooLarge = true
         return 0

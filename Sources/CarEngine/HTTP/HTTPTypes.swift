@@ -92,4 +92,19 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
 /// Sends HTTP requests. The engine's datasource client talks to the network only through this.
 public protocol HTTPTransport: Sendable {
     func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse
+    /// Sends a request; a successful (2xx) body goes to `stream` as it arrives instead of into
+    /// the response. The stream is finished when the transfer ends.
+    func send(_ request: HTTPRequest, streamingTo stream: BodyStream) async throws(TransportError) -> HTTPResponse
+}
+
+extension HTTPTransport {
+    public func send(_ request: HTTPRequest, streamingTo stream: BodyStream) async throws(TransportError) -> HTTPResponse {
+        defer { stream.finish() }
+        var response = try await send(request)
+        if (200..<300).contains(response.status) {
+            _ = stream.push(response.body)
+            response.body = []
+        }
+        return response
+    }
 }

@@ -1,0 +1,169 @@
+import Dispatch
+import Synchronization
+
+/// A response body handed over while it arrives: the transfer's thread pushes bytes (waiting
+/// while `capacity` bytes are unread), an async reader takes them.
+public final class BodyStream: Sendable {
+    struct State {
+        var chunks: [[UInt8]] = []
+        var queued = 0
+        var finished = false
+        var cancelled = false
+        var reader: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+    private let space = DispatchSemaphore(value: 0)
+    let capacity: Int
+
+    public init(capacity: Int = 4 << 20) { self.capacity = capacity }
+
+    /// Called on the transfer's thread; false when the reader gave up (the transfer aborts).
+    func push(_ bytes: [UInt8]) -> Bool {
+        while true {
+            let (ok, wait, reader) = state.withLock { s -> (Bool, Bool, CheckedContinuation<Void, Never>?) in
+                if s.cancelled { return (false, false, nil) }
+                if s.queued >= capacity { return (true, true, nil) }
+                s.chunks.append(bytes)
+                s.queued += bytes.count
+                let r = s.reader
+                s.reader = nil
+                return (true, false, r)
+            }
+            if !ok { return false }
+            if wait {
+                _ = space.wait(timeout: .now() + .milliseconds(100))
+                continue
+            }
+            reader?.resume()
+            return true
+        }
+    }
+
+    /// Called on the transfer's thread when the body is complete (or the transfer failed).
+    func finish() {
+        let reader = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            s.finished = true
+            let r = s.reader
+            s.reader = nil
+            return r
+        }
+        reader?.resume()
+    }
+
+    /// The reader stops: pushes fail, so the transfer ends.
+    public func cancel() {
+        state.withLock { $0.cancelled = true }
+        space.signal()
+    }
+
+    /// The next bytes; nil at the end.
+    public func next() async -> [UInt8]? {
+        while true {
+            let (chunk, done) = state.withLock { s -> ([UInt8]?, Bool) in
+                if !s.chunks.isEmpty {
+                    let c = s.chunks.removeFirst()
+                    s.queued -= c.count
+                    return (c, false)
+                }
+                return (nil, s.finished)
+            }
+            if let chunk {
+                space.signal()
+                return chunk
+            }
+            if done { return nil }
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { s -> Bool in
+                    if !s.chunks.isEmpty || s.finished { return true }
+                    s.reader = c
+                    return false
+                }
+                if resumeNow { c.resume() }
+            }
+        }
+    }
+}
+
+/// Splits the elements of a top-level JSON array out of bytes that arrive in pieces.
+public struct ArrayElementSplitter {
+    enum Phase { case start, element, between, done }
+
+    var phase = Phase.start
+    var current: [UInt8] = []
+    var depth = 0
+    var inString = false
+    var escaped = false
+    /// Set when the bytes are not an array (the caller then parses the whole body).
+    public private(set) var notAnArray = false
+    public private(set) var malformed = false
+
+    public init() {}
+
+    /// Feeds bytes; returns the elements completed by them.
+    public mutating func feed(_ bytes: [UInt8]) -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        for c in bytes {
+            switch phase {
+            case .start:
+                if c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 { continue }
+                if c == UInt8(ascii: "[") { phase = .between } else { notAnArray = true; phase = .done }
+            case .between:
+                if c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 || c == UInt8(ascii: ",") { continue }
+                if c == UInt8(ascii: "]") {
+                    phase = .done
+                    continue
+                }
+                phase = .element
+                current = [c]
+                depth = (c == UInt8(ascii: "{") || c == UInt8(ascii: "[")) ? 1 : 0
+                inString = c == UInt8(ascii: "\"")
+                escaped = false
+                if depth == 0 && !inString { /* a scalar element: ends at , or ] */ }
+            case .element:
+                if inString {
+                    current.append(c)
+                    if escaped {
+                        escaped = false
+                    } else if c == UInt8(ascii: "\\") {
+                        escaped = true
+                    } else if c == UInt8(ascii: "\"") {
+                        inString = false
+                        if depth == 0 { out.append(current); current = []; phase = .between }
+                    }
+                    continue
+                }
+                if depth == 0 {
+                    // A scalar element.
+                    if c == UInt8(ascii: ",") || c == UInt8(ascii: "]") {
+                        out.append(current)
+                        current = []
+                        phase = c == UInt8(ascii: "]") ? .done : .between
+                    } else {
+                        current.append(c)
+                    }
+                    continue
+                }
+                current.append(c)
+                if c == UInt8(ascii: "\"") {
+                    inString = true
+                } else if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") {
+                    depth += 1
+                } else if c == UInt8(ascii: "}") || c == UInt8(ascii: "]") {
+                    depth -= 1
+                    if depth == 0 {
+                        out.append(current)
+                        current = []
+                        phase = .between
+                    }
+                }
+            case .done:
+                if !(c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09) && !notAnArray { malformed = true }
+            }
+        }
+        return out
+    }
+
+    /// Whether the array was closed.
+    public var complete: Bool { phase == .done && !notAnArray && !malformed }
+}
