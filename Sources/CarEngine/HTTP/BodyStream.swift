@@ -100,67 +100,98 @@ public struct ArrayElementSplitter {
 
     public init() {}
 
-    /// Feeds bytes; returns the elements completed by them.
+    /// Feeds bytes; returns the elements completed by them. Bytes are copied in runs, not one
+    /// by one.
     public mutating func feed(_ bytes: [UInt8]) -> [[UInt8]] {
         var out: [[UInt8]] = []
-        for c in bytes {
+        var i = 0
+        let n = bytes.count
+        var runStart = 0  // start of the current element's bytes within `bytes`
+        while i < n {
+            let c = bytes[i]
             switch phase {
             case .start:
+                i += 1
                 if c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 { continue }
                 if c == UInt8(ascii: "[") { phase = .between } else { notAnArray = true; phase = .done }
             case .between:
+                i += 1
                 if c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 || c == UInt8(ascii: ",") { continue }
                 if c == UInt8(ascii: "]") {
                     phase = .done
                     continue
                 }
                 phase = .element
-                current = [c]
+                current = []
+                runStart = i - 1
                 depth = (c == UInt8(ascii: "{") || c == UInt8(ascii: "[")) ? 1 : 0
                 inString = c == UInt8(ascii: "\"")
                 escaped = false
-                if depth == 0 && !inString { /* a scalar element: ends at , or ] */ }
             case .element:
-                if inString {
-                    current.append(c)
-                    if escaped {
-                        escaped = false
-                    } else if c == UInt8(ascii: "\\") {
-                        escaped = true
-                    } else if c == UInt8(ascii: "\"") {
-                        inString = false
-                        if depth == 0 { out.append(current); current = []; phase = .between }
+                // Scan to the end of the element (or of these bytes) without copying.
+                var end = -1
+                var closesArray = false
+                while i < n {
+                    let b = bytes[i]
+                    if inString {
+                        if escaped {
+                            escaped = false
+                        } else if b == UInt8(ascii: "\\") {
+                            escaped = true
+                        } else if b == UInt8(ascii: "\"") {
+                            inString = false
+                            if depth == 0 {
+                                end = i + 1
+                                i += 1
+                                break
+                            }
+                        }
+                        i += 1
+                        continue
                     }
-                    continue
-                }
-                if depth == 0 {
-                    // A scalar element.
-                    if c == UInt8(ascii: ",") || c == UInt8(ascii: "]") {
-                        out.append(current)
-                        current = []
-                        phase = c == UInt8(ascii: "]") ? .done : .between
-                    } else {
-                        current.append(c)
-                    }
-                    continue
-                }
-                current.append(c)
-                if c == UInt8(ascii: "\"") {
-                    inString = true
-                } else if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") {
-                    depth += 1
-                } else if c == UInt8(ascii: "}") || c == UInt8(ascii: "]") {
-                    depth -= 1
                     if depth == 0 {
-                        out.append(current)
-                        current = []
-                        phase = .between
+                        if b == UInt8(ascii: ",") || b == UInt8(ascii: "]") {
+                            end = i
+                            closesArray = b == UInt8(ascii: "]")
+                            i += 1
+                            break
+                        }
+                        i += 1
+                        continue
                     }
+                    if b == UInt8(ascii: "\"") {
+                        inString = true
+                    } else if b == UInt8(ascii: "{") || b == UInt8(ascii: "[") {
+                        depth += 1
+                    } else if b == UInt8(ascii: "}") || b == UInt8(ascii: "]") {
+                        depth -= 1
+                        if depth == 0 {
+                            end = i + 1
+                            i += 1
+                            break
+                        }
+                    }
+                    i += 1
+                }
+                if end < 0 {
+                    current += bytes[runStart..<n]
+                    runStart = n
+                } else {
+                    current += bytes[runStart..<end]
+                    var element = current
+                    // A scalar element ends at a delimiter: drop trailing white space.
+                    while let last = element.last, last == 0x20 || last == 0x0A || last == 0x0D || last == 0x09 { element.removeLast() }
+                    out.append(element)
+                    current = []
+                    phase = closesArray ? .done : .between
                 }
             case .done:
                 if !(c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09) && !notAnArray { malformed = true }
+                i += 1
             }
         }
+        // An element that began in these bytes and goes on in the next ones.
+        if phase == .element && runStart < n { current += bytes[runStart..<n] }
         return out
     }
 
