@@ -132,7 +132,8 @@ struct AuthTests {
                     r.header("Authorization") == "Basic " + Base64.encode(Array("cid:csecret".utf8))
                 else { return .json(#"{"error":"invalid_client"}"#, status: 401) }
                 let n = issued.next()
-                return .json(#"{"access_token":"token-\#(n)","expires_in":1,"token_type":"bearer"}"#)
+                // The first token lives a second (to test renewal), the others an hour.
+                return .json(#"{"access_token":"token-\#(n)","expires_in":\#(n == 1 ? 1 : 3600),"token_type":"bearer"}"#)
             }
             guard let auth = r.header("Authorization"), auth.hasPrefix("Bearer token-"), !revoked.all.contains(auth) else {
                 return .json("{}", status: 401)

@@ -227,11 +227,20 @@ enum Builtins {
             "last_segment", "last_segment(url) -> string", summary: "The last non-empty path segment of a URL or path (query and fragment ignored).",
             example: "last_segment('http://h/sites/2/') → \"2\"", arguments: 1...1, parameters: [.string], returns: [.string, .null],
             implementation: pure1 { v in
-                var s = Substring(try string(v, "last_segment"))
-                if let q = s.firstIndex(where: { $0 == "?" || $0 == "#" }) { s = s[..<q] }
-                let parts = s.split(separator: "/")
-                guard let last = parts.last else { return .null }
-                return .string(String(last))
+                var text = try string(v, "last_segment")
+                // On the UTF-8 bytes: this runs for every hyperlink of every record.
+                return text.withUTF8 { b -> JSON in
+                    var end = b.count
+                    for i in 0..<b.count where b[i] == UInt8(ascii: "?") || b[i] == UInt8(ascii: "#") {
+                        end = i
+                        break
+                    }
+                    while end > 0 && b[end - 1] == UInt8(ascii: "/") { end -= 1 }
+                    var start = end
+                    while start > 0 && b[start - 1] != UInt8(ascii: "/") { start -= 1 }
+                    guard start < end else { return .null }
+                    return .string(String(decoding: UnsafeBufferPointer(rebasing: b[start..<end]), as: UTF8.self))
+                }
             }),
         FunctionSpec(
             "substring", "substring(text, start, end?) -> string", summary: "The characters from start up to (not including) end; negative positions count from the end.",
