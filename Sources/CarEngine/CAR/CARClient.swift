@@ -87,8 +87,8 @@ public final class CARClient: Sendable {
 
     /// Sends one call; retries 403/429/503 and connection errors (as 503) up to 3 times with
     /// exponential backoff, except for PATCH. Returns the final answer whatever its status.
-    func call(_ name: String, _ method: String, _ path: String, query: [(String, String)] = [], body: JSON? = nil, v3: Bool = false) async throws
-        -> Answer
+    func call(_ name: String, _ method: String, _ path: String, query: [(String, String)] = [], body: JSON? = nil, v3: Bool = false,
+              bodyBytes: [UInt8]? = nil) async throws -> Answer
     {
         counters.withLock { $0[name, default: 0] += 1 }
         var url = URLs.join(v3 ? connection.v3BaseURL : connection.baseURL, path)
@@ -106,7 +106,7 @@ public final class CARClient: Sendable {
             headers.append(("Authorization", "car-token " + token))
         }
         let request = HTTPRequest(
-            method: method, url: url, headers: headers, body: body.map { JSONWriter().bytes($0) }, followRedirects: false,
+            method: method, url: url, headers: headers, body: bodyBytes ?? body.map { JSONWriter().bytes($0) }, followRedirects: false,
             connectTimeoutMs: connection.connectTimeoutMs, timeoutMs: connection.timeoutMs, tls: connection.tls)
         var attempt = 0
         while true {
@@ -174,7 +174,12 @@ public final class CARClient: Sendable {
 
     /// Posts an import envelope; returns the job id.
     public func postImport(_ envelope: JSON) async throws -> String {
-        let answer = try await call("import", "POST", "imports", body: envelope)
+        try await postImport(bytes: JSONWriter().bytes(envelope))
+    }
+
+    /// Posts an import envelope already serialized; returns the job id.
+    public func postImport(bytes: [UInt8]) async throws -> String {
+        let answer = try await call("import", "POST", "imports", bodyBytes: bytes)
         guard (200..<300).contains(answer.status), case .string(let id)? = answer.body["id"] else {
             throw failure("import", "POST", "imports", answer)
         }

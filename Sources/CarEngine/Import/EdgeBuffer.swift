@@ -29,14 +29,7 @@ struct EdgeBuffer {
 
     mutating func add(_ object: JSONObject, collection: String) throws {
         if entries.count < limit && file == nil {
-            let index: Int
-            if let i = collectionIndex[collection] {
-                index = i
-            } else {
-                index = collections.count
-                collections.append(collection)
-                collectionIndex[collection] = index
-            }
+            let index = index(of: collection)
             let start = arena.count
             JSONWriter().write(.object(object), into: &arena)
             entries.append((index, start..<arena.count))
@@ -50,18 +43,26 @@ struct EdgeBuffer {
             file = f
             path = p
             // Move what is in memory too, so that order is kept.
-            for e in entries {
-                if case .object(let o) = try JSONParser.parse(arena[e.range]) { try write(collections[e.collection], o) }
-            }
+            for e in entries { try writeLine(e.collection, arena[e.range]) }
             entries = []
             arena = []
         }
-        try write(collection, object)
+        var bytes: [UInt8] = []
+        JSONWriter().write(.object(object), into: &bytes)
+        try writeLine(index(of: collection), bytes[...])
     }
 
-    private mutating func write(_ collection: String, _ object: JSONObject) throws {
-        var line: [UInt8] = []
-        JSONWriter().write(["c": .string(collection), "o": .object(object)], into: &line)
+    mutating func index(of collection: String) -> Int {
+        if let i = collectionIndex[collection] { return i }
+        collections.append(collection)
+        collectionIndex[collection] = collections.count - 1
+        return collections.count - 1
+    }
+
+    private mutating func writeLine(_ collection: Int, _ object: ArraySlice<UInt8>) throws {
+        var line = Array(String(collection).utf8)
+        line.append(0x20)
+        line += object
         line.append(0x0A)
         let n = line.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
         if n != line.count { throw RunFailure(.general, "cannot write edges to '\(path ?? "")'") }
@@ -73,30 +74,29 @@ struct EdgeBuffer {
     var pendingStart = 0
     var rewound = false
 
-    /// The next edges, in the order added (at most `n`); empty when all were taken.
-    mutating func take(_ n: Int) throws -> [(String, JSONObject)] {
+    /// The next edges as serialized objects, in the order added (at most `n`); empty when all
+    /// were taken. No parse and no second serialization on the way to an envelope.
+    mutating func takeRaw(_ n: Int) -> [(String, ArraySlice<UInt8>)] {
         guard let f = file else {
             let end = min(readIndex + n, entries.count)
             defer { readIndex = end }
-            var out: [(String, JSONObject)] = []
-            for e in entries[readIndex..<end] {
-                if case .object(let o) = try JSONParser.parse(arena[e.range]) { out.append((collections[e.collection], o)) }
-            }
-            return out
+            return entries[readIndex..<end].map { (collections[$0.collection], arena[$0.range]) }
         }
         if !rewound {
             fflush(f)
             rewind(f)
             rewound = true
         }
-        var out: [(String, JSONObject)] = []
+        var out: [(String, ArraySlice<UInt8>)] = []
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while out.count < n {
-            // Lines are parsed where they stand: `pendingStart` moves instead of bytes.
             if let newline = pending[pendingStart...].firstIndex(of: 0x0A) {
-                let value = try JSONParser.parse(pending[pendingStart..<newline])
+                // A spilled line is "<collection index> <object>".
+                let line = pending[pendingStart..<newline]
                 pendingStart = newline + 1
-                if case .string(let c)? = value["c"], case .object(let o)? = value["o"] { out.append((c, o)) }
+                if let space = line.firstIndex(of: 0x20), let index = Int(String(decoding: line[..<space], as: UTF8.self)), index < collections.count {
+                    out.append((collections[index], ArraySlice(line[(space + 1)...])))
+                }
                 continue
             }
             pending.removeSubrange(0..<pendingStart)

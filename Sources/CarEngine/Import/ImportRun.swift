@@ -194,18 +194,32 @@ actor Pipeline {
         try await sink.barrier()
     }
 
-    /// Sends the held edges and waits for them.
+    /// Sends the held edges and waits for them. Edges go from their serialized form straight
+    /// into envelopes.
     func sendEdges() async throws {
+        try await flush()
         defer {
             edges.close(keep: settings.keepExportDirectory)
             edges = EdgeBuffer(limit: settings.edgeMemoryLimit, directory: settings.exportDirectory)
         }
+        var head: [UInt8] = []
+        JSONWriter().write(.object(envelopeHead()), into: &head)
+        var batch = RawBatch(head: head, pageSize: settings.pageSize)
         while true {
-            let next = try edges.take(1000)
+            let next = edges.takeRaw(1000)
             if next.isEmpty { break }
-            for (collection, object) in next { try await add(object, collection: collection) }
+            for (collection, bytes) in next {
+                counts(collection) { $0.sent += 1 }
+                if let envelope = batch.add(bytes, to: collection) {
+                    summary.envelopes += 1
+                    try await sink.send(bytes: envelope)
+                }
+            }
         }
-        try await flush()
+        if let envelope = batch.flush() {
+            summary.envelopes += 1
+            try await sink.send(bytes: envelope)
+        }
         try await sink.barrier()
     }
 
@@ -522,5 +536,53 @@ enum Hash64 {
             h = h &* 0x0000_0100_0000_01B3
         }
         return h
+    }
+}
+
+/// Serialized objects gathered into envelopes without parsing them again.
+struct RawBatch {
+    let head: [UInt8]
+    let pageSize: Int
+    var order: [String] = []
+    var lists: [String: [UInt8]] = [:]
+    var count = 0
+
+    init(head: [UInt8], pageSize: Int) {
+        var h = head
+        h.removeLast()  // the envelope head's closing brace
+        self.head = h
+        self.pageSize = max(1, pageSize)
+    }
+
+    /// Adds an object; returns a full envelope when the page is complete.
+    mutating func add(_ object: ArraySlice<UInt8>, to collection: String) -> [UInt8]? {
+        if lists[collection] == nil {
+            order.append(collection)
+            lists[collection] = []
+        } else {
+            lists[collection]?.append(UInt8(ascii: ","))
+        }
+        lists[collection]?.append(contentsOf: object)
+        count += 1
+        return count >= pageSize ? flush() : nil
+    }
+
+    /// The envelope being gathered, if it has anything.
+    mutating func flush() -> [UInt8]? {
+        guard count > 0 else { return nil }
+        var envelope = head
+        for c in order {
+            guard let list = lists[c] else { continue }
+            envelope += Array(",".utf8)
+            JSONWriter.writeString(c, into: &envelope)
+            envelope += Array(":[".utf8)
+            envelope += list
+            envelope.append(UInt8(ascii: "]"))
+        }
+        envelope.append(UInt8(ascii: "}"))
+        order = []
+        lists = [:]
+        count = 0
+        return envelope
     }
 }

@@ -5,6 +5,8 @@ import Synchronization
 public protocol ImportSink: Sendable {
     /// Sends one import envelope.
     func send(_ envelope: JSON) async throws
+    /// Sends one import envelope already serialized (compact JSON).
+    func send(bytes: [UInt8]) async throws
     /// Returns when everything sent so far is accepted (a phase end).
     func barrier() async throws
     /// Deletes vertices of a collection, by external id or by `_key`.
@@ -54,9 +56,13 @@ public actor CARSink: ImportSink {
     }
 
     public func send(_ envelope: JSON) async throws {
+        try await send(bytes: JSONWriter().bytes(envelope))
+    }
+
+    public func send(bytes: [UInt8]) async throws {
         await lock()
         defer { unlock() }
-        let id = try await car.postImport(envelope)
+        let id = try await car.postImport(bytes: bytes)
         pending.append(id)
         posted += 1
         maxPending = max(maxPending, pending.count)
@@ -113,6 +119,7 @@ public final class DryRunSink: ImportSink {
     func emit(_ value: JSON) { write(JSONWriter(pretty: pretty).string(value) + "\n") }
 
     public func send(_ envelope: JSON) async throws { emit(envelope) }
+    public func send(bytes: [UInt8]) async throws { emit(try JSONParser.parse(bytes)) }
     public func barrier() async throws {}
     public func delete(collection: String, ids: [String], byKey: Bool) async throws {
         var d = JSONObject()
