@@ -247,29 +247,14 @@ extension CARSimulator {
             var graph = s.sources.removeValue(forKey: source) ?? SourceGraph()
             s.importSequence += 1
             let sequence = s.importSequence
+            // Per collection, its tables are taken out of the graph while items merge in: the
+            // collection's name is hashed once per envelope, not several times per item.
             for (collection, value) in envelope where collection != "source" && collection != "report" {
-                for item in value.arrayValue ?? [] {
-                    guard case .object(let o) = item else { continue }
-                    if let (fromColl, toColl) = edgeEnds(collection, s) {
-                        let from = Self.end(o, side: "from", collection: fromColl)
-                        let to = Self.end(o, side: "to", collection: toColl)
-                        guard let from, let to else { continue }
-                        var fields = o
-                        for k in ["_from", "_to", "_from_external_id", "_to_external_id", "active"] { fields[k] = nil }
-                        let id = from + "|" + to
-                        var doc = graph.edges[collection]?[id] ?? EdgeDoc(from: from, to: to, fields: JSONObject(), active: true)
-                        for (k, v) in fields { doc.fields[k] = v }
-                        doc.active = true
-                        doc.sequence = sequence
-                        graph.putEdge(collection, id, doc)
-                    } else {
-                        let key = Self.vertexKey(o, collection: collection)
-                        var doc = graph.vertices[collection]?[key] ?? JSONObject()
-                        for (k, v) in o { doc[k] = v }
-                        graph.putVertex(collection, key, doc)
-                        graph.lastSeen[collection, default: [:]][key] = Int64(timestamp)
-                        graph.touched[collection, default: [:]][key] = sequence
-                    }
+                let items = value.arrayValue ?? []
+                if let (fromColl, toColl) = edgeEnds(collection, s) {
+                    graph.mergeEdges(collection, items, from: fromColl, to: toColl, sequence: sequence)
+                } else {
+                    graph.mergeVertices(collection, items, timestamp: Int64(timestamp), sequence: sequence)
                 }
             }
             s.sources[source] = graph
@@ -282,9 +267,9 @@ extension CARSimulator {
     }
 
     /// `<collection>/<key>` of one end of an edge document.
-    static func end(_ o: JSONObject, side: String, collection: String) -> String? {
-        if case .string(let id)? = o["_\(side)_external_id"], !id.isEmpty { return "\(collection)/\(id)" }
-        if case .string(let ref)? = o["_\(side)"], ref.hasPrefix(collection + "/") { return ref }
+    static func end(_ o: JSONObject, idKey: String, refKey: String, collection: String) -> String? {
+        if case .string(let id)? = o[idKey], !id.isEmpty { return collection + "/" + id }
+        if case .string(let ref)? = o[refKey], ref.hasPrefix(collection + "/") { return ref }
         return nil
     }
 

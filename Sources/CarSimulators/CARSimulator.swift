@@ -43,7 +43,8 @@ public final class CARSimulator: Sendable {
         var fullImportSince = 0
         /// Indexes for read-back: vertex keys by external id (key collections), edge ids by end.
         var keysByExternalID: [String: [String: Set<String>]] = [:]
-        var edgesByEnd: [String: [String: Set<String>]] = [:]
+        /// Edges are never removed (only deactivated): the lists only grow, without duplicates.
+        var edgesByEnd: [String: [String: [String]]] = [:]
 
         mutating func putVertex(_ collection: String, _ key: String, _ doc: JSONObject) {
             if let old = vertices[collection]?[key], let id = old["external_id"] {
@@ -63,10 +64,67 @@ public final class CARSimulator: Sendable {
 
         mutating func putEdge(_ collection: String, _ id: String, _ doc: EdgeDoc) {
             if edges[collection]?[id] == nil {
-                edgesByEnd[collection, default: [:]][doc.from, default: []].insert(id)
-                edgesByEnd[collection, default: [:]][doc.to, default: []].insert(id)
+                edgesByEnd[collection, default: [:]][doc.from, default: []].append(id)
+                if doc.to != doc.from { edgesByEnd[collection, default: [:]][doc.to, default: []].append(id) }
             }
             edges[collection, default: [:]][id] = doc
+        }
+
+        /// Merges an envelope's documents of one edge collection: fields of an existing edge
+        /// are updated, the edge is active again and stamped with the import's sequence.
+        mutating func mergeEdges(_ collection: String, _ items: [JSON], from fromColl: String, to toColl: String, sequence: Int) {
+            var table = edges.removeValue(forKey: collection) ?? [:]
+            var byEnd = edgesByEnd.removeValue(forKey: collection) ?? [:]
+            for item in items {
+                guard case .object(let o) = item else { continue }
+                guard let from = CARSimulator.end(o, idKey: "_from_external_id", refKey: "_from", collection: fromColl),
+                    let to = CARSimulator.end(o, idKey: "_to_external_id", refKey: "_to", collection: toColl)
+                else { continue }
+                let id = from + "|" + to
+                if let index = table.index(forKey: id) {
+                    table.values[index].active = true
+                    table.values[index].sequence = sequence
+                    for (k, v) in o where !CARSimulator.edgeReservedKeys.contains(k) { table.values[index].fields[k] = v }
+                } else {
+                    var fields = JSONObject()
+                    for (k, v) in o where !CARSimulator.edgeReservedKeys.contains(k) { fields[k] = v }
+                    table[id] = EdgeDoc(from: from, to: to, fields: fields, active: true, sequence: sequence)
+                    byEnd[from, default: []].append(id)
+                    if to != from { byEnd[to, default: []].append(id) }
+                }
+            }
+            edges[collection] = table
+            edgesByEnd[collection] = byEnd
+        }
+
+        /// Merges an envelope's documents of one vertex collection (fields of an existing
+        /// vertex are updated) and records when each was seen.
+        mutating func mergeVertices(_ collection: String, _ items: [JSON], timestamp: Int64, sequence: Int) {
+            var table = vertices.removeValue(forKey: collection) ?? [:]
+            var seen = lastSeen.removeValue(forKey: collection) ?? [:]
+            var touch = touched.removeValue(forKey: collection) ?? [:]
+            var byExternalID = keysByExternalID.removeValue(forKey: collection) ?? [:]
+            let keyField = CARSimulator.keyCollections.contains(collection) ? "_key" : "external_id"
+            for item in items {
+                guard case .object(let o) = item else { continue }
+                let key = renderString(o[keyField] ?? .null)
+                var doc: JSONObject
+                if let old = table.removeValue(forKey: key) {
+                    if let id = old["external_id"] { byExternalID[renderString(id)]?.remove(key) }
+                    doc = old
+                    for (k, v) in o { doc[k] = v }
+                } else {
+                    doc = o
+                }
+                if let id = doc["external_id"] { byExternalID[renderString(id), default: []].insert(key) }
+                table[key] = doc
+                seen[key] = timestamp
+                touch[key] = sequence
+            }
+            vertices[collection] = table
+            lastSeen[collection] = seen
+            touched[collection] = touch
+            keysByExternalID[collection] = byExternalID
         }
     }
 
@@ -273,6 +331,8 @@ public final class CARSimulator: Sendable {
     // MARK: Keys
 
     static let keyCollections: Set<String> = ["ipaddress", "macaddress", "hostname"]
+
+    static let edgeReservedKeys: Set<String> = ["_from", "_to", "_from_external_id", "_to_external_id", "active"]
 
     static func vertexKey(_ o: JSONObject, collection: String) -> String {
         renderString(o[keyCollections.contains(collection) ? "_key" : "external_id"] ?? .null)
