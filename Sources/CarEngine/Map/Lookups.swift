@@ -24,10 +24,11 @@ public final class LookupCache: Sendable {
 
     private let state = Mutex(State())
     public let definition: ConnectorDefinition
-    /// The most bytes of records kept.
+    /// The most bytes of records kept. 4 MB: at 100k assets of the reference connector, 16 MB
+    /// saved ~140 by-id requests but cost ~35 MB of peak RSS (docs/performance.md, run G).
     public let budget: Int
 
-    public init(definition: ConnectorDefinition, budget: Int = 16 << 20) {
+    public init(definition: ConnectorDefinition, budget: Int = 4 << 20) {
         self.definition = definition
         self.budget = budget
     }
