@@ -40,16 +40,7 @@ public enum Benchmark {
 
     static func waitForPort(_ port: UInt16, seconds: Int) -> Bool {
         for _ in 0..<(seconds * 20) {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_port = port.bigEndian
-            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let ok = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            } == 0
-            close(fd)
-            if ok { return true }
+            if Loopback.accepts(port: port) { return true }
             usleep(50_000)
         }
         return false

@@ -47,11 +47,20 @@ public final class CARSimulator: Sendable {
         var edgesByEnd: [String: [String: [String]]] = [:]
 
         mutating func putVertex(_ collection: String, _ key: String, _ doc: JSONObject) {
-            if let old = vertices[collection]?[key], let id = old["external_id"] {
-                keysByExternalID[collection]?[renderString(id)]?.remove(key)
-            }
+            Self.index(key, old: vertices[collection]?[key], new: doc, &keysByExternalID[collection, default: [:]])
             vertices[collection, default: [:]][key] = doc
-            if let id = doc["external_id"] { keysByExternalID[collection, default: [:]][renderString(id), default: []].insert(key) }
+        }
+
+        /// Keeps one collection's external-id index in step when a vertex document changes.
+        static func index(_ key: String, old: JSONObject?, new: JSONObject, _ byExternalID: inout [String: Set<String>]) {
+            if let id = old?["external_id"] { byExternalID[renderString(id)]?.remove(key) }
+            if let id = new["external_id"] { byExternalID[renderString(id), default: []].insert(key) }
+        }
+
+        /// Adds a new edge to one collection's end index.
+        static func index(newEdge id: String, _ doc: EdgeDoc, _ byEnd: inout [String: [String]]) {
+            byEnd[doc.from, default: []].append(id)
+            if doc.to != doc.from { byEnd[doc.to, default: []].append(id) }
         }
 
         mutating func removeVertex(_ collection: String, _ key: String) -> Bool {
@@ -63,10 +72,7 @@ public final class CARSimulator: Sendable {
         }
 
         mutating func putEdge(_ collection: String, _ id: String, _ doc: EdgeDoc) {
-            if edges[collection]?[id] == nil {
-                edgesByEnd[collection, default: [:]][doc.from, default: []].append(id)
-                if doc.to != doc.from { edgesByEnd[collection, default: [:]][doc.to, default: []].append(id) }
-            }
+            if edges[collection]?[id] == nil { Self.index(newEdge: id, doc, &edgesByEnd[collection, default: [:]]) }
             edges[collection, default: [:]][id] = doc
         }
 
@@ -88,9 +94,9 @@ public final class CARSimulator: Sendable {
                 } else {
                     var fields = JSONObject()
                     for (k, v) in o where !CARSimulator.edgeReservedKeys.contains(k) { fields[k] = v }
-                    table[id] = EdgeDoc(from: from, to: to, fields: fields, active: true, sequence: sequence)
-                    byEnd[from, default: []].append(id)
-                    if to != from { byEnd[to, default: []].append(id) }
+                    let doc = EdgeDoc(from: from, to: to, fields: fields, active: true, sequence: sequence)
+                    table[id] = doc
+                    Self.index(newEdge: id, doc, &byEnd)
                 }
             }
             edges[collection] = table
@@ -104,19 +110,14 @@ public final class CARSimulator: Sendable {
             var seen = lastSeen.removeValue(forKey: collection) ?? [:]
             var touch = touched.removeValue(forKey: collection) ?? [:]
             var byExternalID = keysByExternalID.removeValue(forKey: collection) ?? [:]
-            let keyField = CARSimulator.keyCollections.contains(collection) ? "_key" : "external_id"
+            let keyField = CARSimulator.keyField(collection)
             for item in items {
                 guard case .object(let o) = item else { continue }
                 let key = renderString(o[keyField] ?? .null)
-                var doc: JSONObject
-                if let old = table.removeValue(forKey: key) {
-                    if let id = old["external_id"] { byExternalID[renderString(id)]?.remove(key) }
-                    doc = old
-                    for (k, v) in o { doc[k] = v }
-                } else {
-                    doc = o
-                }
-                if let id = doc["external_id"] { byExternalID[renderString(id), default: []].insert(key) }
+                let old = table.removeValue(forKey: key)
+                var doc = old ?? o
+                if old != nil { for (k, v) in o { doc[k] = v } }
+                Self.index(key, old: old, new: doc, &byExternalID)
                 table[key] = doc
                 seen[key] = timestamp
                 touch[key] = sequence
@@ -335,8 +336,11 @@ public final class CARSimulator: Sendable {
     static let edgeReservedKeys: Set<String> = ["_from", "_to", "_from_external_id", "_to_external_id", "active"]
 
     static func vertexKey(_ o: JSONObject, collection: String) -> String {
-        renderString(o[keyCollections.contains(collection) ? "_key" : "external_id"] ?? .null)
+        renderString(o[keyField(collection)] ?? .null)
     }
+
+    /// The field a vertex of the collection is keyed by.
+    static func keyField(_ collection: String) -> String { keyCollections.contains(collection) ? "_key" : "external_id" }
 
     /// The two end collections of an edge collection.
     func edgeEnds(_ collection: String, _ s: State) -> (String, String)? {

@@ -111,23 +111,12 @@ final class TLSFixture {
              "server.key", "-HTTP", "-quiet"], directory: directory)
         // Wait until it accepts connections (at most 5 s).
         for _ in 0..<100 {
-            if Self.canConnect(port) { return }
+            if Loopback.accepts(port: port) { return }
             usleep(50_000)
         }
         throw ServerError("openssl s_server did not start")
     }
 
-    static func canConnect(_ port: UInt16) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = port.bigEndian
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
-    }
 
     func stop() {
         process.stop()
