@@ -177,20 +177,7 @@ extension CARSimulator {
             }
         case ("POST", "query") where v3:
             guard let text = body(request)?["query"]?.stringValue else { return Self.error("POST query needs {\"query\"}", status: 400) }
-            return state.withLock { s in
-                do {
-                    let q = try GraphQLQuery.parse(text)
-                    let docs = documents(q.collection, s, query: q)
-                    let selected = docs.filter { q.matches($0) }.map { d -> JSON in
-                        var o = JSONObject()
-                        for f in q.fields { o[f] = d[f] ?? .null }
-                        return .object(o)
-                    }
-                    return Self.json(["data": [q.collection: .array(selected)]])
-                } catch {
-                    return Self.error("query: \(error)", status: 400)
-                }
-            }
+            return readBack(text)
         case ("GET", "carSchema") where v3 && parts.count == 2:
             return state.withLock { s in
                 guard let ext = s.extensions[parts[1]] else { return Self.error("no such extension", status: 404) }
@@ -229,7 +216,7 @@ extension CARSimulator {
             guard case .array(let items) = value else { return Self.error("\(collection) must be a list", status: 400) }
             for (i, item) in items.enumerated() {
                 guard case .object(let o) = item else { return Self.error("\(collection)[\(i)] must be an object", status: 400) }
-                if let problem = validator?.problems(o, collection: collection).first {
+                if let problem = validator?.problems(Self.derivingFields(o, collection: collection), collection: collection).first {
                     return Self.error("\(collection)[\(i)]: \(problem.description)", status: 400)
                 }
             }
@@ -331,9 +318,10 @@ extension CARSimulator {
                 }
                 guard var graph = s.sources.removeValue(forKey: source) else { return Self.error("no such source", status: 404) }
                 defer { s.sources[source] = graph }
-                let fromRef = Self.reference(from, collection: fromColl, source: source)
-                let toRef = Self.reference(to, collection: toColl, source: source)
-                guard var doc = graph.edges[collection]?[fromRef + "|" + toRef] else { return Self.error("no such edge", status: 404) }
+                // The ends are named relative to the source; anything else names no vertex.
+                guard let fromRef = Self.reference(edgeEnd: from, collection: fromColl), let toRef = Self.reference(edgeEnd: to, collection: toColl),
+                    var doc = graph.edges[collection]?[fromRef + "|" + toRef]
+                else { return Self.error("no such edge", status: 404) }
                 for (k, v) in fields {
                     if k == "active" { doc.active = v != .bool(false) } else { doc.fields[k] = v }
                 }
@@ -356,71 +344,5 @@ extension CARSimulator {
             persist(s)
             return Self.json(["ok": true])
         }
-    }
-
-    /// An edge end given as `collection/key`, `source/key`, `source/0/key` or a bare key.
-    static func reference(_ text: String, collection: String, source: String) -> String {
-        if text.hasPrefix(collection + "/") { return text }
-        if text.hasPrefix(source + "/0/") { return collection + "/" + text.dropFirst(source.count + 3) }
-        if text.hasPrefix(source + "/") { return collection + "/" + text.dropFirst(source.count + 1) }
-        return collection + "/" + text
-    }
-
-    // MARK: Read-back
-
-    /// The documents of a collection as GraphQL sees them, over every source: only the
-    /// candidates an indexed condition (external id, key, an edge end) allows, when there is one.
-    func documents(_ collection: String, _ s: State, query: GraphQLQuery? = nil) -> [JSONObject] {
-        var out: [JSONObject] = []
-        let wanted = query?.indexedValues() ?? [:]
-        for name in s.sources.keys.sorted() {
-            guard let g = s.sources[name] else { continue }
-            if let (fromColl, toColl) = edgeEnds(collection, s) {
-                var ids: [String]
-                if let values = wanted[fromColl + "_id"] ?? wanted[toColl + "_id"] {
-                    let endColl = wanted[fromColl + "_id"] != nil ? fromColl : toColl
-                    var set: Set<String> = []
-                    for v in values {
-                        let ref = Self.reference(v, collection: endColl, source: name)
-                        set.formUnion(g.edgesByEnd[collection]?[ref] ?? [])
-                    }
-                    ids = set.sorted()
-                } else {
-                    ids = (g.edges[collection] ?? [:]).keys.sorted()
-                }
-                for k in ids {
-                    guard let e = g.edges[collection]?[k] else { continue }
-                    var o = e.fields
-                    o["source"] = .string(name)
-                    o["active"] = .bool(e.active)
-                    o[fromColl + "_id"] = .string(Self.graphID(source: name, collection: fromColl, key: String(e.from.dropFirst(fromColl.count + 1))))
-                    o[toColl + "_id"] = .string(Self.graphID(source: name, collection: toColl, key: String(e.to.dropFirst(toColl.count + 1))))
-                    out.append(o)
-                }
-            } else {
-                var keys: [String]
-                if let values = wanted["_key"] {
-                    keys = values.sorted()
-                } else if let values = wanted["external_id"] {
-                    if Self.keyCollections.contains(collection) {
-                        var set: Set<String> = []
-                        for v in values { set.formUnion(g.keysByExternalID[collection]?[v] ?? []) }
-                        keys = set.sorted()
-                    } else {
-                        keys = values.sorted()
-                    }
-                } else {
-                    keys = (g.vertices[collection] ?? [:]).keys.sorted()
-                }
-                for k in keys {
-                    guard var o = g.vertices[collection]?[k] else { continue }
-                    o["source"] = .string(name)
-                    o["last_seen_timestamp"] = .int(g.lastSeen[collection]?[k] ?? 0)
-                    if o["_key"] == nil { o["_key"] = .string(k) }
-                    out.append(o)
-                }
-            }
-        }
-        return out
     }
 }

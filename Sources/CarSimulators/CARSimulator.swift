@@ -15,6 +15,15 @@ public struct CARSimulatorOptions: Sendable {
     public var dataDirectory: String?
     /// Start with a database (as an instance that already ran), or with none (fresh).
     public var databaseReady = false
+    /// The GraphQL operators read-back queries may use; others are answered with 400 and a
+    /// GraphQL error (nil: every operator the simulator implements). CAR is known to take
+    /// `_and`, `_eq` and `_lte` (car-service-api.md).
+    public var graphqlOperators: Set<String>?
+
+    /// The operators seen in use against CAR by IBM's connectors.
+    public static let confirmedOperators: Set<String> = ["_and", "_eq", "_lte"]
+    /// The operators the simulator implements.
+    public static var implementedOperators: Set<String> { GraphQLQuery.implemented }
 
     public init() {}
 }
@@ -112,7 +121,8 @@ public final class CARSimulator: Sendable {
             var byExternalID = keysByExternalID.removeValue(forKey: collection) ?? [:]
             let keyField = CARSimulator.keyField(collection)
             for item in items {
-                guard case .object(let o) = item else { continue }
+                guard case .object(let given) = item else { continue }
+                let o = CARSimulator.derivingFields(given, collection: collection)
                 let key = renderString(o[keyField] ?? .null)
                 let old = table.removeValue(forKey: key)
                 var doc = old ?? o
@@ -337,6 +347,18 @@ public final class CARSimulator: Sendable {
 
     static func vertexKey(_ o: JSONObject, collection: String) -> String {
         renderString(o[keyField(collection)] ?? .null)
+    }
+
+    /// Fields CAR fills from `_key` when an import leaves them out: a hostname's `host_name`, an
+    /// ipaddress's or macaddress's `name` (IBM's framework adds them only to the copy it
+    /// validates, so CAR receives objects without them).
+    static let fieldsFromKey: [String: String] = ["hostname": "host_name", "ipaddress": "name", "macaddress": "name"]
+
+    static func derivingFields(_ o: JSONObject, collection: String) -> JSONObject {
+        guard let field = fieldsFromKey[collection], o[field] == nil, let key = o["_key"] else { return o }
+        var copy = o
+        copy[field] = key
+        return copy
     }
 
     /// The field a vertex of the collection is keyed by.

@@ -18,7 +18,10 @@ public enum DemoRun {
         let car: CARSimulator
         do {
             datasource = try ReferenceSimulator(assets: assets, seed: seed)
-            car = try CARSimulator()
+            // Strict, as the real service: only the query operators confirmed against CAR.
+            var strict = CARSimulatorOptions()
+            strict.graphqlOperators = CARSimulatorOptions.confirmedOperators
+            car = try CARSimulator(options: strict)
         } catch {
             return Result(output: out + "could not start the simulators: \(error)\n", exitCode: 1)
         }
@@ -30,7 +33,7 @@ public enum DemoRun {
             return Result(output: out + "\(definitionPath) not found: run the demo from the repository's top folder\n", exitCode: 1)
         }
         out += "datasource: \(datasource.baseURL) (\(assets) assets, \(datasource.count("vulnerabilities")) vulnerabilities, \(datasource.count("apps")) apps, \(datasource.count("ports")) ports)\n"
-        out += "CAR service: \(car.baseURL)\n"
+        out += "CAR service: \(car.baseURL) (read-back takes only the operators confirmed against CAR: _and, _eq, _lte)\n"
 
         func options(_ sim: CARSimulator) -> RunOptions {
             var o = RunOptions(definitionPath: definitionPath)
@@ -49,7 +52,9 @@ public enum DemoRun {
         }
         func report(_ lines: [String]) -> String {
             lines.compactMap { line -> String? in
-                guard let doc = try? JSONParser.parse(line), doc["label"] == "import", case .string(let m)? = doc["message"] else { return nil }
+                guard let doc = try? JSONParser.parse(line), case .string(let m)? = doc["message"] else { return nil }
+                if doc["level"] == "WARNING" { return "   warning: " + m }
+                guard doc["label"] == "import" else { return nil }
                 guard m.contains(" mapped,") || m.contains("finished") || m.hasPrefix("deleted") || m.hasPrefix("deactivated") || m.hasPrefix("reading") else { return nil }
                 return "   " + m
             }.joined(separator: "\n")

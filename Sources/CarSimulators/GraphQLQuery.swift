@@ -72,6 +72,33 @@ struct GraphQLQuery {
         return out
     }
 
+    /// Every operator the implementation knows.
+    static let implemented: Set<String> = ["_and", "_or", "_not", "_eq", "_neq", "_lt", "_lte", "_gt", "_gte", "_in", "_nin"]
+
+    /// The operators the condition uses: logical ones (`_and`, `_or`, `_not`) where a condition
+    /// is expected, comparisons inside a field's object (a field may itself start with `_`, as
+    /// `_key` does).
+    func operators() -> Set<String> {
+        var out: Set<String> = []
+        func walk(_ condition: JSON) {
+            guard case .object(let o) = condition else { return }
+            for (key, value) in o {
+                switch key {
+                case "_and", "_or":
+                    out.insert(key)
+                    for c in value.arrayValue ?? [] { walk(c) }
+                case "_not":
+                    out.insert(key)
+                    walk(value)
+                default:
+                    if case .object(let ops) = value { out.formUnion(ops.keys) }
+                }
+            }
+        }
+        if let condition { walk(condition) }
+        return out
+    }
+
     func matches(_ doc: JSONObject) -> Bool {
         guard let condition else { return true }
         return Self.test(condition, doc)

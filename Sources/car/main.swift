@@ -224,6 +224,10 @@ struct Run: AsyncParsableCommand {
     @Option(name: both("car-service-ca-bundle"), help: "A PEM file of CAs for the CAR service (CAR_SERVICE_CA_BUNDLE).")
     var carServiceCABundle: String?
 
+    @Option(name: both("car-query-operators"),
+            help: "GraphQL operators for reading back from CAR: auto (_in batches, falling back when CAR rejects them) or confirmed (_and, _eq, _lte only) (CAR_QUERY_OPERATORS).")
+    var carQueryOperators: String?
+
     @Option(name: both("source"), help: "The source (connection) name (CONNECTION_NAME).")
     var source: String?
 
@@ -274,6 +278,7 @@ struct Run: AsyncParsableCommand {
         options.carServiceTokenURL = carServiceTokenURL
         options.carServiceToken = carServiceToken
         options.carServiceCABundle = carServiceCABundle
+        options.carQueryOperators = carQueryOperators
         options.source = source
         options.connectorName = name
         options.connectorVersion = connectorVersion
@@ -345,8 +350,20 @@ struct SimCAR: AsyncParsableCommand {
     @Option(help: "Faults to start with, as JSON.")
     var faults: String?
 
+    @Option(name: .customLong("graphql-ops"),
+            help: "The GraphQL operators read-back may use, comma-separated (default: all it implements); others get 400 with a GraphQL error. CAR's confirmed ones: _and,_eq,_lte.")
+    var graphqlOps: String?
+
     func run() async throws {
         var options = CARSimulatorOptions()
+        if let graphqlOps {
+            let ops = Set(graphqlOps.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+            let unknown = ops.subtracting(CARSimulatorOptions.implementedOperators)
+            if !unknown.isEmpty {
+                throw ValidationError("--graphql-ops: unknown operator \(unknown.sorted().joined(separator: ", ")); known: \(CARSimulatorOptions.implementedOperators.sorted().joined(separator: ","))")
+            }
+            options.graphqlOperators = ops
+        }
         options.port = port
         options.dataDirectory = data
         options.key = key

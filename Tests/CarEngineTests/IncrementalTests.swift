@@ -5,14 +5,28 @@ import Testing
 @testable import CarEngine
 @testable import MappingDSL
 
+/// The CAR simulator as the tests run it: answering every operator it implements, or only
+/// those confirmed against the real service (car-service-api.md).
+enum CARService: String, CaseIterable, CustomTestStringConvertible {
+    case allOperators, confirmedOperators
+
+    func simulator() throws -> CARSimulator {
+        var options = CARSimulatorOptions()
+        if self == .confirmedOperators { options.graphqlOperators = CARSimulatorOptions.confirmedOperators }
+        return try CARSimulator(options: options)
+    }
+
+    var testDescription: String { rawValue }
+}
+
 /// The reference connector between the reference datasource simulator and the CAR simulator.
 struct ReferenceRig {
     let datasource: ReferenceSimulator
     let car: CARSimulator
 
-    init(assets: Int = 20, seed: UInt64 = 1) throws {
+    init(assets: Int = 20, seed: UInt64 = 1, service: CARService = .allOperators) throws {
         datasource = try ReferenceSimulator(assets: assets, seed: seed)
-        car = try CARSimulator()
+        car = try service.simulator()
     }
 
     func stop() {
@@ -69,16 +83,17 @@ struct ReferenceRig {
 
 @Suite("Exact incremental imports of the reference connector")
 struct IncrementalTests {
-    func rig(_ assets: Int = 20) async throws -> ReferenceRig {
-        let rig = try ReferenceRig(assets: assets)
+    func rig(_ assets: Int = 20, _ service: CARService) async throws -> ReferenceRig {
+        let rig = try ReferenceRig(assets: assets, service: service)
         let (code, log) = await rig.run()
         #expect(code == 0, "\(log.text)")
         #expect(log.text.contains("full import"))
         return rig
     }
 
-    @Test func deletingAnAssetTakesItsAddressesAndHostWithIt() async throws {
-        let rig = try await rig()
+    @Test(arguments: CARService.allCases)
+    func deletingAnAssetTakesItsAddressesAndHostWithIt(service: CARService) async throws {
+        let rig = try await rig(20, service)
         defer { rig.stop() }
         let ipsBefore = rig.datasource.count("ip_addresses")
         try rig.datasource.delete("assets", 3)
@@ -86,39 +101,44 @@ struct IncrementalTests {
         try await rig.expectIncrementalIsExact()
     }
 
-    @Test func deletingAVulnerability() async throws {
-        let rig = try await rig()
+    @Test(arguments: CARService.allCases)
+    func deletingAVulnerability(service: CARService) async throws {
+        let rig = try await rig(20, service)
         defer { rig.stop() }
         try rig.datasource.delete("vulnerabilities", 1)
         try await rig.expectIncrementalIsExact()
     }
 
-    @Test func renamingAndRetyping() async throws {
-        let rig = try await rig()
+    @Test(arguments: CARService.allCases)
+    func renamingAndRetyping(service: CARService) async throws {
+        let rig = try await rig(20, service)
         defer { rig.stop() }
         try rig.datasource.update("assets", 2, ["name": "renamed", "type": "Server"])
         try rig.datasource.update("sites", 1, ["name": "HQ"])
         try await rig.expectIncrementalIsExact()
     }
 
-    @Test func movingAnAssetToAnotherSite() async throws {
-        let rig = try await rig(100)
+    @Test(arguments: CARService.allCases)
+    func movingAnAssetToAnotherSite(service: CARService) async throws {
+        let rig = try await rig(100, service)
         defer { rig.stop() }
         try rig.datasource.update("assets", 5, ["site": 2])
         try rig.datasource.update("assets", 6, ["site": .null])
         try await rig.expectIncrementalIsExact()
     }
 
-    @Test func addingAndRemovingVulnerabilitiesOfAnAsset() async throws {
-        let rig = try await rig()
+    @Test(arguments: CARService.allCases)
+    func addingAndRemovingVulnerabilitiesOfAnAsset(service: CARService) async throws {
+        let rig = try await rig(20, service)
         defer { rig.stop() }
         try rig.datasource.link("assets", 4, field: "vulnerabilities", add: [1, 2])
         try rig.datasource.link("assets", 7, field: "vulnerabilities", remove: [1, 2, 3, 4, 5])
         try await rig.expectIncrementalIsExact()
     }
 
-    @Test func edgesDerivedThroughOtherRecords() async throws {
-        let rig = try await rig()
+    @Test(arguments: CARService.allCases)
+    func edgesDerivedThroughOtherRecords(service: CARService) async throws {
+        let rig = try await rig(20, service)
         defer { rig.stop() }
         // Application → vulnerability goes through the app's assets: the app is not in the delta.
         let app = try rig.datasource.create("apps", ["name": "billing", "assets": [8, 9]])
@@ -130,16 +150,18 @@ struct IncrementalTests {
         try await rig.expectIncrementalIsExact()
     }
 
-    @Test func changingAnAddressChangesTheVertexKey() async throws {
-        let rig = try await rig()
+    @Test(arguments: CARService.allCases)
+    func changingAnAddressChangesTheVertexKey(service: CARService) async throws {
+        let rig = try await rig(20, service)
         defer { rig.stop() }
         try rig.datasource.update("ip_addresses", 2, ["address": "192.168.77.2"])
         try rig.datasource.update("hosts", 3, ["host": "renamed.example.com"])
         try await rig.expectIncrementalIsExact()
     }
 
-    @Test func deletingSitesXrefsAppsAndPorts() async throws {
-        let rig = try await rig(60)
+    @Test(arguments: CARService.allCases)
+    func deletingSitesXrefsAppsAndPorts(service: CARService) async throws {
+        let rig = try await rig(60, service)
         defer { rig.stop() }
         try rig.datasource.delete("sites", 1)
         try rig.datasource.delete("xrefproperties", 1)
@@ -150,8 +172,9 @@ struct IncrementalTests {
         try await rig.expectIncrementalIsExact()
     }
 
-    @Test func creatingRecords() async throws {
-        let rig = try await rig()
+    @Test(arguments: CARService.allCases)
+    func creatingRecords(service: CARService) async throws {
+        let rig = try await rig(20, service)
         defer { rig.stop() }
         let site = try rig.datasource.create("sites", ["name": "New site", "address": "1 New Road"])
         let vuln = try rig.datasource.create("vulnerabilities", ["name": "New vuln", "published_on": 1, "disclosed_on": 1, "updated_on": 1,
@@ -163,10 +186,38 @@ struct IncrementalTests {
         try await rig.expectIncrementalIsExact()
     }
 
-    @Test func nothingChanged() async throws {
-        let rig = try await rig()
+    @Test(arguments: CARService.allCases)
+    func nothingChanged(service: CARService) async throws {
+        let rig = try await rig(20, service)
         defer { rig.stop() }
         try await rig.expectIncrementalIsExact()
+    }
+}
+
+@Suite("Read-back operators in runs")
+struct ReadBackOperatorTests {
+    @Test(arguments: [false, true])
+    func aStrictCARGetsTheConfirmedOperatorsAfterOneRejectionOrFromTheStart(forced: Bool) async throws {
+        let rig = try ReferenceRig(assets: 20, service: .confirmedOperators)
+        defer { rig.stop() }
+        #expect(await rig.run().code == 0)
+        try rig.datasource.update("ip_addresses", 2, ["address": "192.168.77.2"])
+        try rig.datasource.delete("assets", 3)
+        try rig.datasource.link("assets", 4, field: "vulnerabilities", remove: [1, 2, 3])
+        let (code, log) = await rig.run { if forced { $0.carQueryOperators = "confirmed" } }
+        #expect(code == 0, "\(log.text)")
+        let warnings = log.text.components(separatedBy: "using only _and, _eq and _lte").count - 1
+        #expect(warnings == (forced ? 0 : 1), "\(log.text)")
+        #expect(log.text.contains("deactivated"), "\(log.text)")
+        try await rig.expectIncrementalIsExact()
+    }
+
+    @Test func anUnknownOperatorSettingIsAnInvalidParameter() async throws {
+        let rig = try ReferenceRig(assets: 5)
+        defer { rig.stop() }
+        let (code, log) = await rig.run { $0.environment["CAR_QUERY_OPERATORS"] = "some" }
+        #expect(code == 2)
+        #expect(log.text.contains("use auto or confirmed"), "\(log.text)")
     }
 }
 
@@ -245,9 +296,9 @@ struct RandomChanges {
 
 @Suite("Incremental imports under random changes")
 struct RandomIncrementalTests {
-    @Test(arguments: 1...50)
-    func randomChangesEndInTheGraphOfAFreshFullImport(seed: Int) async throws {
-        let rig = try ReferenceRig(assets: 12, seed: UInt64(seed))
+    @Test(arguments: CARService.allCases, 1...50)
+    func randomChangesEndInTheGraphOfAFreshFullImport(service: CARService, seed: Int) async throws {
+        let rig = try ReferenceRig(assets: 12, seed: UInt64(seed), service: service)
         defer { rig.stop() }
         #expect(await rig.run().code == 0)
         var changes = RandomChanges(rng: SplitMix64(seed: UInt64(seed) &* 31 &+ 7))

@@ -21,6 +21,8 @@ public struct CARConnection: Sendable {
     /// Status polling: first delay and the longest.
     public var pollDelayMs: Int64 = 1000
     public var maxPollDelayMs: Int64 = 60_000
+    /// The GraphQL operators read-back starts with (`CAR_QUERY_OPERATORS`).
+    public var queryOperators = CARQueryOperators.auto
 
     public init(baseURL: String, auth: Auth) {
         self.baseURL = baseURL
@@ -55,6 +57,8 @@ public final class CARClient: Sendable {
     let logger: Logger
     let redactor: Redactor
     let counters = Mutex<[String: Int]>([:])
+    /// The read-back operators in use: the connection's, until CAR rejects `_in`.
+    let queryMode: Mutex<CARQueryOperators>
     static let maxRetries = 3
     static let recoverable: Set<Int> = [302, 400, 401, 403, 408, 500, 503, 504]
 
@@ -63,6 +67,7 @@ public final class CARClient: Sendable {
         self.transport = transport
         self.logger = logger
         self.redactor = redactor
+        queryMode = Mutex(connection.queryOperators)
         switch connection.auth {
         case .basic(_, let password):
             redactor.add(password)
@@ -289,14 +294,6 @@ public final class CARClient: Sendable {
     }
 
     // MARK: Read-back, patches, schemas
-
-    /// A GraphQL read-back (v3); nil for 404 ("none").
-    public func query(_ graphql: String) async throws -> JSON? {
-        let answer = try await call("query", "POST", "query", body: ["query": .string(graphql)], v3: true)
-        if answer.status == 404 { return nil }
-        guard (200..<300).contains(answer.status) else { throw failure("query", "POST", "query", answer) }
-        return answer.body["data"]
-    }
 
     public func patchVertex(collection: String, externalID: String, _ body: JSON) async throws {
         _ = try await expectSuccess("patch vertex", "PATCH", collection, query: [("external_id", externalID)], body: body)

@@ -25,6 +25,8 @@ public struct RunOptions: Sendable {
     public var carServiceTokenURL: String?
     public var carServiceToken: String?
     public var carServiceCABundle: String?
+    /// The GraphQL operators read-back uses (`--car-query-operators`, `CAR_QUERY_OPERATORS`).
+    public var carQueryOperators: String?
     public var source: String?
     public var connectorName: String?
     public var connectorVersion: String?
@@ -151,6 +153,13 @@ public enum RunCommand {
             return FailureClass.invalidParameter.rawValue
         }
         if let ca = options.value(options.carServiceCABundle, "CAR_SERVICE_CA_BUNDLE") { connection.tls.caBundle = ca }
+        if let ops = options.value(options.carQueryOperators, "CAR_QUERY_OPERATORS") {
+            guard let mode = CARQueryOperators(rawValue: ops.lowercased()) else {
+                logger.error("CAR query operators '\(ops)' (--car-query-operators or CAR_QUERY_OPERATORS): use auto or confirmed")
+                return FailureClass.invalidParameter.rawValue
+            }
+            connection.queryOperators = mode
+        }
         connection.retryDelayMs = options.carDelayMs
         connection.pollDelayMs = options.carDelayMs
         connection.maxPollDelayMs = max(options.carDelayMs, options.carDelayMs * 60)
@@ -434,9 +443,7 @@ public struct ConnectorRunner: Sendable {
         let cutoff = settings.reportTime - Int64(days * 86_400_000)
         for collection in definition.deletions.retentionCollections {
             guard let info = definition.catalogue[collection], let key = info.keyKind else { continue }
-            let query = "{ \(collection)(where: {_and: [{source: {_eq: \(GraphQLText.string(settings.source))}}, {last_seen_timestamp: {_lte: \(cutoff)}}]}) { \(key.rawValue) } }"
-            guard let data = try await car.query(query), case .array(let docs)? = data[collection] else { continue }
-            let ids = docs.compactMap { $0[key.rawValue] }.map(renderString)
+            let ids = try await car.verticesNotSeen(since: cutoff, collection: collection, source: settings.source, keyField: key.rawValue)
             if !ids.isEmpty {
                 _ = try await car.deleteVertices(source: settings.source, collection: collection, ids: ids, byKey: key == .key)
                 logger.info("retention: deleted \(ids.count) \(collection) not seen for \(days) days", label: "import")
@@ -457,7 +464,3 @@ public struct ConnectorRunner: Sendable {
     }
 }
 
-/// GraphQL literal text.
-enum GraphQLText {
-    static func string(_ s: String) -> String { JSONWriter().string(.string(s)) }
-}

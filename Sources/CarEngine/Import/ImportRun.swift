@@ -116,7 +116,7 @@ actor Pipeline {
         guard let info = definition.catalogue[collection] else { return }
         for object in objects {
             counts(collection) { $0.mapped += 1 }
-            if let problems = validator?.problems(object, collection: collection), let first = problems.first {
+            if let problems = validator?.problemsAsSent(object, collection: collection), let first = problems.first {
                 counts(collection) { $0.skipped += 1 }
                 let key = renderString(object[info.keyKind?.rawValue ?? "external_id"] ?? .null)
                 let field = first.path.split(separator: "/").first.map { "field '\($0)': " } ?? ""
@@ -497,13 +497,8 @@ public final class ImportRun: Sendable {
                 }
             }
             if let car, let externalIDs = lookups["external_id"] {
-                for chunk in externalIDs.chunked(Self.readBackChunk) {
-                    let list = chunk.map(GraphQLText.string).joined(separator: ", ")
-                    let q = "{ \(mapping.collection)(where: {_and: [{source: {_eq: \(GraphQLText.string(settings.source))}}, {external_id: {_in: [\(list)]}}]}) { \(keyKind.rawValue) } }"
-                    for doc in try await car.query(q)?[mapping.collection]?.arrayValue ?? [] {
-                        if let k = doc[keyKind.rawValue], !k.isNull { keys.append(renderString(k)) }
-                    }
-                }
+                let found = try await car.vertices(mapping.collection, source: settings.source, externalIDs: externalIDs, keyField: keyKind.rawValue)
+                keys += found.map(\.key)
             }
             if unknown > 0 {
                 logger.warning("\(unknown) deleted \(endpoint) records: their \(mapping.collection) vertex cannot be found from the id; map external_id from the id to make it findable", label: "import")

@@ -21,6 +21,24 @@ public struct ImportValidator: Sendable {
     }
 }
 
+extension ImportValidator {
+    /// Fields CAR derives from `_key` when an object lacks them, added to the copy that is
+    /// validated (not to what is sent), as the framework does (`transform_data` in its
+    /// data_handler.py): hostname `host_name` and `external_id`, ipaddress and macaddress `name`.
+    static let derivedFromKey: [String: [String]] = ["hostname": ["host_name", "external_id"], "ipaddress": ["name"], "macaddress": ["name"]]
+
+    /// Why the object is not valid, judged as the framework judges it: with the fields CAR
+    /// derives from `_key`.
+    public func problemsAsSent(_ object: JSONObject, collection: String) -> [JSONSchema.Failure] {
+        guard let derived = Self.derivedFromKey[collection], let key = object["_key"], derived.contains(where: { object[$0] == nil }) else {
+            return problems(object, collection: collection)
+        }
+        var copy = object
+        for field in derived where copy[field] == nil { copy[field] = key }
+        return problems(copy, collection: collection)
+    }
+}
+
 extension CARCatalogue {
     /// An import schema (JSON Schema) with the facts of the catalogue: used when the CAR
     /// service does not serve its own, and by the CAR simulator.

@@ -13,8 +13,8 @@ public protocol ImportSink: Sendable {
     func delete(collection: String, ids: [String], byKey: Bool) async throws
     /// Saves the model state id.
     func saveModelState(_ id: String) async throws
-    /// Marks an edge inactive (`from`/`to` as the read-back gave them).
-    func deactivate(collection: String, from: String, to: String) async throws
+    /// Marks an edge inactive.
+    func deactivate(collection: String, from: CARVertex, to: CARVertex) async throws
 }
 
 /// Posts envelopes as CAR import jobs: at most 20 in flight, then waits for them (polling
@@ -98,8 +98,8 @@ public actor CARSink: ImportSink {
         try await car.saveModelState(source: source, id: id)
     }
 
-    public func deactivate(collection: String, from: String, to: String) async throws {
-        try await car.patchEdge(collection: collection, source: source, from: from, to: to, ["active": false])
+    public func deactivate(collection: String, from: CARVertex, to: CARVertex) async throws {
+        try await car.deactivateEdge(collection, source: source, from: from, to: to)
     }
 
     /// Jobs posted, and the most that were waiting at once.
@@ -130,7 +130,7 @@ public final class DryRunSink: ImportSink {
     public func saveModelState(_ id: String) async throws {
         emit(["save_model_state": ["model_state_id": .string(id)]])
     }
-    public func deactivate(collection: String, from: String, to: String) async throws {
-        emit(["deactivate": ["collection": .string(collection), "from": .string(from), "to": .string(to)]])
+    public func deactivate(collection: String, from: CARVertex, to: CARVertex) async throws {
+        emit(["deactivate": ["collection": .string(collection), "from": .string(CARNames.edgeEnd(from)), "to": .string(CARNames.edgeEnd(to))]])
     }
 }
