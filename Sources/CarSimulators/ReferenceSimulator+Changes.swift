@@ -135,7 +135,8 @@ extension ReferenceSimulator {
 
     /// `POST /_admin/<route>/` {fields} → {"pk"}; `PATCH /_admin/<route>/<pk>/` {fields};
     /// `DELETE /_admin/<route>/<pk>/`; `POST /_admin/<route>/<pk>/<field>/` {"add": [...], "remove": [...]};
-    /// `GET /_admin/stats`.
+    /// `GET /_admin/stats`; `POST /_admin/faults` {"path", "status", "body", "content_type",
+    /// "delay_ms", "count"} (an answer in place of the real one).
     func admin(_ request: HTTPServerRequest) -> HTTPServerResponse {
         let parts = request.path.split(separator: "/").map(String.init).dropFirst()
         let body = (try? JSONParser.parse(request.body)) ?? .null
@@ -149,6 +150,12 @@ extension ReferenceSimulator {
                 o["connections"] = .int(Int64(server.withLock { $0?.connectionsAccepted ?? 0 }))
                 o["redirects"] = .int(Int64(redirects.withLock { $0 }))
                 return Self.json(.object(o))
+            case ("POST", 1) where parts.first == "faults":
+                guard let path = body["path"]?.stringValue else { return Self.json(["detail": "a fault needs a path"], status: 400) }
+                add(Fault(path: path, status: Int(body["status"]?.doubleValue ?? 200), body: body["body"]?.stringValue,
+                          contentType: body["content_type"]?.stringValue ?? "application/json", delayMs: Int(body["delay_ms"]?.doubleValue ?? 0),
+                          count: body["count"] == .null ? nil : Int(body["count"]?.doubleValue ?? 1)))
+                return Self.json(["ok": true])
             case ("POST", 1):
                 let pk = try create(parts[parts.startIndex], body)
                 return Self.json(["pk": .int(Int64(pk))], status: 201)

@@ -52,6 +52,33 @@ public final class ReferenceSimulator: Sendable {
     public let password: String
     let requests = Mutex<Int>(0)
     let redirects = Mutex<Int>(0)
+    let faults = Mutex<[Fault]>([])
+
+    /// An answer given in place of the real one, for requests whose path starts with `path`:
+    /// misbehaviour a real server shows (an error object under 200, an empty body, HTML, a slow
+    /// answer).
+    public struct Fault: Sendable {
+        public var path: String
+        public var status: Int
+        /// The body to answer with; nil: the real answer (only delayed).
+        public var body: String?
+        public var contentType: String
+        public var delayMs: Int
+        /// How many requests it applies to (nil: all).
+        public var count: Int?
+
+        public init(path: String, status: Int = 200, body: String? = nil, contentType: String = "application/json", delayMs: Int = 0, count: Int? = 1) {
+            self.path = path
+            self.status = status
+            self.body = body
+            self.contentType = contentType
+            self.delayMs = delayMs
+            self.count = count
+        }
+    }
+
+    /// Adds a fault (also `POST /_admin/faults`).
+    public func add(_ fault: Fault) { faults.withLock { $0.append(fault) } }
 
     /// A simulator with a generated model of `assets` assets (0: empty).
     public init(port: UInt16 = 0, assets: Int = 0, seed: UInt64 = 1, username: String = "admin", password: String = "admin") throws {
@@ -89,6 +116,24 @@ public final class ReferenceSimulator: Sendable {
         requests.withLock { $0 += 1 }
         let path = request.path
         if path.hasPrefix("/_admin/") { return admin(request) }
+        let fault: Fault? = faults.withLock { list in
+            guard let i = list.firstIndex(where: { path.hasPrefix($0.path) }) else { return nil }
+            let f = list[i]
+            if let n = f.count {
+                if n <= 1 { list.remove(at: i) } else { list[i].count = n - 1 }
+            }
+            return f
+        }
+        if let fault {
+            var response = fault.body.map { HTTPServerResponse(status: fault.status, headers: [("Content-Type", fault.contentType)], body: Array($0.utf8)) }
+                ?? serve(request, path: path)
+            response.delayMs = fault.delayMs
+            return response
+        }
+        return serve(request, path: path)
+    }
+
+    func serve(_ request: HTTPServerRequest, path: String) -> HTTPServerResponse {
         guard path.hasSuffix("/") else {
             redirects.withLock { $0 += 1 }
             let query = request.target.firstIndex(of: "?").map { String(request.target[$0...]) } ?? ""

@@ -398,8 +398,11 @@ struct ErrorMappingTests {
         #expect(try await h.readAll("gone") == [])
         await expectFailure(10, containing: "the datasource is in maintenance: GET") { _ = try await h.readAll("maint") }
         #expect(server.requestsServed == 2, "a declared fail is not retried")
-        // A body condition only applies to failed statuses: a 200 is a success.
-        #expect(try await h.readAll("items") == [])
+        // A body condition only applies to failed statuses; a 200 without the records is not
+        // data: a failure (55), never "no records".
+        await expectFailure(55, containing: "status 200: expected a list of records at `$.data`, found no member there (the body is an object with key errors)") {
+            _ = try await h.readAll("items")
+        }
     }
 }
 

@@ -210,7 +210,8 @@ extension DefinitionBuilder {
                     list?.append(n)
                 }
             }
-            if let updated { delta = .init(request: req, updated: updated, deleted: deleted, endpoints: list) }
+            let expect = expression(d["expect"], scope: requestScope(document: true), expect: .bool, what: "'expect'")
+            if let updated { delta = .init(request: req, updated: updated, deleted: deleted, endpoints: list, expect: expect) }
         }
         let updatedSince = bool(node, "updated_since") ?? false
         if updatedSince && !endpoints.values.contains(where: { !$0.updatedSinceQuery.isEmpty || $0.updatedSinceBody != nil }) {

@@ -251,6 +251,10 @@ extension DefinitionBuilder {
         endpoint.records = expression(node["records"], scope: responseScope, expect: [.array, .object], what: "'records'")
         endpoint.id = expression(node["id"], scope: recordScope, expect: [.string, .int], what: "'id'")
         endpoint.format = text(node, "format") ?? "json"
+        endpoint.single = bool(node, "single") ?? false
+        if endpoint.single, let p = node["pagination"] {
+            error("a 'single' endpoint answers one record per request: it has no pages", p.location)
+        }
         endpoint.forEach = parent.map { (endpoint: $0.0, variable: $0.1) }
         endpoint.errors = errorRules(node["errors"], scope: scope)
         if let p = node["pagination"] { endpoint.pagination = pagination(p, scope: responseScope) }

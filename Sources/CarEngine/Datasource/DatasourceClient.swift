@@ -32,6 +32,7 @@ struct Exchange: Sendable {
     /// An error mapping said to ignore the failure: no records.
     var ignored: Bool
     var url: String
+    var method = "GET"
     /// Records handed on while the body arrived (streamed requests).
     var streamed = 0
 }
@@ -267,7 +268,7 @@ public final class DatasourceClient: Sendable {
                 }
             }
             if case .success = outcome, case .success(let response) = result {
-                return Exchange(response: response, body: parsed, ignored: false, url: url, streamed: streamed)
+                return Exchange(response: response, body: parsed, ignored: false, url: url, method: request.method, streamed: streamed)
             }
             let decision = ErrorPolicy.decide(outcome, rules: rules, defaults: definition.datasource.retries, context: context())
             switch decision {
@@ -275,7 +276,7 @@ public final class DatasourceClient: Sendable {
                 logger.info("ignored: \(describe(outcome, request: request, url: url, what: what)) (error mapping: ignore)", label: "datasource")
                 let response: HTTPResponse
                 if case .success(let r) = result { response = r } else { response = HTTPResponse(status: 0) }
-                return Exchange(response: response, body: .null, ignored: true, url: url)
+                return Exchange(response: response, body: .null, ignored: true, url: url, method: request.method)
             case .fail(let code, let message):
                 let detail = describe(outcome, request: request, url: url, what: what)
                 throw RunFailure(FailureClass(code: Int32(code)), message.map { "\($0): \(detail)" } ?? detail)
@@ -310,7 +311,7 @@ public final class DatasourceClient: Sendable {
     }
 
     static func parse(_ body: [UInt8], format: String) -> JSON? {
-        if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return .null }
+        if RecordShape.isBlank(body) { return .null }
         if format == "xml" { return XMLToJSON.convert(body) }
         return try? JSONParser.parse(body)
     }
@@ -339,30 +340,6 @@ public final class DatasourceClient: Sendable {
     static func excerpt(_ body: [UInt8]) -> String {
         let text = String(decoding: body.prefix(240), as: UTF8.self).replacing("\n", with: " ").trimmingCharacters(in: " ")
         return body.count > 240 ? text + "…" : text
-    }
-
-    // MARK: Records
-
-    func records(_ body: JSON, endpoint: Endpoint, extra: [String: JSON], what: String) throws -> [JSON] {
-        guard let recordsExpr = endpoint.records else {
-            switch body {
-            case .array(let a): return a
-            case .null: return []
-            default: return [body]
-            }
-        }
-        let value: JSON
-        do {
-            value = try recordsExpr.evaluate(context(extra, document: body))
-        } catch {
-            throw RunFailure(.datasourceData, "\(what): records: \(error.message)")
-        }
-        switch value {
-        case .array(let a): return a
-        case .null: return []
-        case .object: return [value]
-        default: throw RunFailure(.datasourceData, "\(what): 'records' gave \(value.typeName), not a list of records")
-        }
     }
 
     /// Reads every page of an endpoint, calling `body` with each page's records. `parent` is the
@@ -400,7 +377,7 @@ public final class DatasourceClient: Sendable {
                 do {
                     exchange = try await withoutActuallyEscaping(body) { handOn in
                         try await execute(request, endpoint: endpoint, what: what, format: endpoint.format) { bodyStream in
-                            try await self.consumeArray(bodyStream, endpoint: endpoint, what: what, url: url, handOn)
+                            try await self.consumeArray(bodyStream, endpoint: endpoint, what: what, url: url, method: request.method, handOn)
                         }
                     }
                 } catch is IgnoredResponse {
@@ -408,6 +385,7 @@ public final class DatasourceClient: Sendable {
                 }
                 pages += 1
                 if exchange.ignored { break }
+                if exchange.streamed == Self.nothingArrived { throw notRecords("an empty body", endpoint: endpoint, exchange: exchange, what: what) }
                 try pager.advance(count: exchange.streamed, exchange: exchange, context: context(vars))
                 continue
             }
@@ -418,7 +396,7 @@ public final class DatasourceClient: Sendable {
                 if exchange.ignored { break }
                 let count: Int
                 do {
-                    count = try await streamRecords(exchange, path: path, endpoint: endpoint, method: prepared.method, what: what, chunk: Self.chunkSize, body)
+                    count = try await streamRecords(exchange, path: path, endpoint: endpoint, what: what, chunk: Self.chunkSize, body)
                 } catch is IgnoredResponse {
                     break
                 }
@@ -428,144 +406,10 @@ public final class DatasourceClient: Sendable {
             let exchange = try await execute(prepared, endpoint: endpoint, what: what, format: endpoint.format)
             pages += 1
             if exchange.ignored { break }
-            let list = try records(exchange.body, endpoint: endpoint, extra: vars, what: what)
+            let list = try records(exchange, endpoint: endpoint, extra: vars, what: what)
             try await body(list)
             try pager.advance(count: list.count, exchange: exchange, context: context(vars, document: exchange.body))
         }
-    }
-
-    /// A body that is not JSON: the error mappings decide, as for any other response.
-    func unparseableBody(_ response: HTTPResponse, url: String, method: String, endpoint: Endpoint, what: String) -> Error {
-        let outcome = ErrorPolicy.Outcome.unparseable(response)
-        let request = PreparedRequest(method: method, url: url, timeoutMs: 0, followRedirects: false)
-        let detail = describe(outcome, request: request, url: url, what: what)
-        switch ErrorPolicy.decide(outcome, rules: endpoint.errors + definition.datasource.errors, defaults: definition.datasource.retries, context: context()) {
-        case .ignore: return IgnoredResponse()
-        case .fail(let code, let message): return RunFailure(FailureClass(code: Int32(code)), message.map { "\($0): \(detail)" } ?? detail)
-        case .retry(_, let code): return RunFailure(FailureClass(code: Int32(code)), detail)
-        }
-    }
-
-    /// Reads a top-level JSON array from a stream, handing on records a chunk at a time;
-    /// a body that is not an array is parsed whole at the end.
-    func consumeArray(_ stream: BodyStream, endpoint: Endpoint, what: String, url: String, _ body: ([JSON]) async throws -> Void) async throws -> Int {
-        var splitter = ArrayElementSplitter()
-        var whole: [UInt8] = []
-        var keepWhole = true
-        var head: [UInt8] = []
-        var chunk: [JSON] = []
-        var count = 0
-        func fail(_ detail: String) -> Error {
-            unparseableBody(HTTPResponse(status: 200, body: head, url: url), url: url, method: "GET", endpoint: endpoint, what: what)
-        }
-        while let bytes = await stream.next() {
-            if head.count < 240 { head += bytes.prefix(240 - head.count) }
-            if keepWhole { whole += bytes }
-            for element in splitter.feed(bytes) {
-                do { chunk.append(try JSONParser.parse(element)) } catch { throw fail(error.description) }
-                if chunk.count >= Self.chunkSize {
-                    try await body(chunk)
-                    count += chunk.count
-                    chunk = []
-                }
-            }
-            // Once it is known to be an array, the bytes need not be kept.
-            if keepWhole && !splitter.notAnArray && whole.contains(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) {
-                keepWhole = false
-                whole = []
-            }
-        }
-        if splitter.notAnArray {
-            let value: JSON
-            do { value = try JSONParser.parse(whole) } catch { throw fail(error.description) }
-            switch value {
-            case .object:
-                try await body([value])
-                return 1
-            case .null: return 0
-            default: throw RunFailure(.datasourceData, "\(what): 'records' gave \(value.typeName), not a list of records")
-            }
-        }
-        if keepWhole { return 0 }  // an empty body
-        guard splitter.complete else { throw fail("the list ends early or has trailing data") }
-        if !chunk.isEmpty {
-            try await body(chunk)
-            count += chunk.count
-        }
-        return count
-    }
-
-    /// An unparseable response that an error mapping said to ignore.
-    struct IgnoredResponse: Error {}
-
-    /// Records handed on at a time when a response is streamed.
-    static let chunkSize = 1000
-
-    /// The member names leading to the records, when they can be found without parsing the
-    /// whole response: `records` absent or a path of names (with `[*]` at the end), JSON, and a
-    /// pagination that needs nothing from the body.
-    func streamablePath(_ endpoint: Endpoint) -> [String]? {
-        guard endpoint.format == "json", endpoint.pagination.hasMore == nil, endpoint.pagination.total == nil else { return nil }
-        switch endpoint.pagination.kind {
-        case .none, .page, .offset, .linkHeader, .timeWindow: break
-        case .cursor, .nextURL: return nil
-        }
-        guard let text = endpoint.records?.span.text else { return [] }
-        guard let path = try? JSONPath.parse(text), path.root == .document else { return nil }
-        var names: [String] = []
-        for (i, segment) in path.segments.enumerated() {
-            guard case .child(let selectors) = segment, selectors.count == 1 else { return nil }
-            switch selectors[0] {
-            case .name(let n): names.append(n)
-            case .wildcard where i == path.segments.count - 1: break
-            default: return nil
-            }
-        }
-        return names
-    }
-
-    func streamRecords(_ exchange: Exchange, path: [String], endpoint: Endpoint, method: String, what: String, chunk: Int,
-                       _ body: ([JSON]) async throws -> Void) async throws -> Int
-    {
-        let bytes = exchange.response.body
-        func unparseable(_ offset: Int) -> Error {
-            unparseableBody(exchange.response, url: exchange.url, method: method, endpoint: endpoint, what: what)
-        }
-        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return 0 }
-        let range: Range<Int>?
-        let elements: [Range<Int>]?
-        do throws(JSONScanner.Failure) {
-            let found = try JSONScanner.value(bytes, at: path)
-            range = found
-            elements = try found.map { r throws(JSONScanner.Failure) in try JSONScanner.arrayElements(bytes, in: r) } ?? nil
-        } catch {
-            throw unparseable(error.offset)
-        }
-        guard let range else { return 0 }
-        guard let elements else {
-            // One record (an object), or nothing.
-            let value: JSON
-            do { value = try JSONParser.parse(bytes[range]) } catch { throw unparseable(error.offset) }
-            switch value {
-            case .null: return 0
-            case .object:
-                try await body([value])
-                return 1
-            default: throw RunFailure(.datasourceData, "\(what): 'records' gave \(value.typeName), not a list of records")
-            }
-        }
-        var index = 0
-        while index < elements.count {
-            let end = min(index + chunk, elements.count)
-            var records: [JSON] = []
-            records.reserveCapacity(end - index)
-            for r in elements[index..<end] {
-                do { records.append(try JSONParser.parse(bytes[r])) } catch { throw unparseable(r.lowerBound + error.offset) }
-            }
-            try await body(records)
-            index = end
-        }
-        return elements.count
     }
 
     /// The records of an endpoint with these ids (batched, chunked by count and URL length);
@@ -606,7 +450,7 @@ public final class DatasourceClient: Sendable {
                 group.addTask {
                     let exchange = try await self.execute(prepared, endpoint: endpoint, what: "endpoint \(name) by id (\(count) ids)", format: endpoint.format)
                     if exchange.ignored { return (n, []) }
-                    return (n, try self.records(exchange.body, endpoint: endpoint, extra: [:], what: "endpoint \(name) by id"))
+                    return (n, try self.records(exchange, endpoint: endpoint, extra: [:], what: "endpoint \(name) by id"))
                 }
             }
             var parts: [(Int, [JSON])] = []

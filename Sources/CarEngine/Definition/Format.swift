@@ -148,7 +148,8 @@ public enum DefinitionFormat {
     static let endpoint: ObjectShape = ObjectShape(
         "A datasource endpoint: how to request it and where its records are.",
         requestFields + [
-            optional("records", .expression("The records in a response ($ = parsed body); default $ (a top-level array).")),
+            optional("records", .expression("The records in a response ($ = parsed body); default $ (a top-level array). What it finds must be a list: an object, a scalar, null or an empty body fails the run (55); write `$.data ?? []` where a missing list means none.")),
+            optional("single", .boolean("Each response is one record (an object), not a list, e.g. a path with ${id} (default false).")),
             optional("id", .expression("A record's id ($ = record), for lookups and by-id fetches; default $.id.")),
             optional("format", .choice(["json", "xml"], "The response format (default json).")),
             optional("pagination", .tagged(discriminator: "type", variants: paginationVariants, "How to read all pages.")),
@@ -215,6 +216,7 @@ public enum DefinitionFormat {
                 required("updated", .expression("The ids of an endpoint's changed records ($ = response, endpoint = its name).")),
                 optional("deleted", .expression("The ids of an endpoint's deleted records ($ = response, endpoint = its name).")),
                 optional("endpoints", .list(.text("An endpoint name."), "The endpoints the change log covers (default: every endpoint a mapping reads).")),
+                optional("expect", .expression("A condition the change-log response must meet ($ = response); when false the run fails with 55 and no model state is saved. An empty body always fails.")),
             ]))),
             optional("updated_since", .boolean("Incremental runs use each endpoint's updated_since filter with ${last_run_ms}.")),
         ])

@@ -183,6 +183,8 @@ public struct Endpoint: Sendable {
     public var name: String
     public var request: RequestSpec
     public var records: Expr?
+    /// Each response is one record, not a list.
+    public var single = false
     public var id: Expr?
     public var format = "json"
     public var pagination = Pagination()
@@ -227,6 +229,8 @@ public struct ModelStateSpec: Sendable {
         public var updated: Expr
         public var deleted: Expr?
         public var endpoints: [String]?
+        /// A condition the response must meet.
+        public var expect: Expr?
     }
 
     public var current: Current

@@ -400,7 +400,7 @@ public final class ImportRun: Sendable {
         if last == new {
             changes = .null
         } else {
-            changes = try await client.send(delta.request, values: ["last_state": .string(last), "new_state": .string(new)], what: "delta")
+            changes = try await client.changeLog(delta, values: ["last_state": .string(last), "new_state": .string(new)])
         }
         let endpoints = delta.endpoints ?? definition.endpointOrder.filter { name in
             definition.lookupEndpoints.contains(name) || (definition.vertices + definition.edges).contains { $0.from == name }
