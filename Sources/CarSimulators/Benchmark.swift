@@ -55,9 +55,19 @@ public enum Benchmark {
         _ = try? await CurlTransport().send(HTTPRequest(method: method, url: url, body: JSONWriter().bytes(body)))
     }
 
+    /// A benchmark's report, and the runs that failed (a smoke test fails with them).
+    public struct Report: Sendable {
+        public var text: String
+        public var failures: [String]
+    }
+
     /// Runs the benchmark and returns the report.
-    public static func run(sizes: [Int], definition: String, workDirectory: String = "/tmp") async throws -> String {
+    public static func run(sizes: [Int], definition: String, workDirectory: String = "/tmp") async throws -> Report {
+        guard DirectoryListing.exists(definition) else {
+            return Report(text: "car \(CarEngineVersion.current) benchmark: \(definition) not found\n", failures: ["\(definition) not found"])
+        }
         let car = executable()
+        var failures: [String] = []
         var report = "car \(CarEngineVersion.current) benchmark: \(definition) against `car sim reference` and `car sim car` on 127.0.0.1\n"
         report += "machine: \(MachineInfo.describe())\n\n"
         report += "run                 exit   wall s   cpu s  peak MB  records  objects  obj/cpu-s  ds req  ds conn  redir  car req  ds-sim cpu  car-sim cpu\n"
@@ -90,6 +100,11 @@ public enum Benchmark {
                 let engine = try ChildProcess([car, "run", definition, "--log-format", "json"], standardError: log, environment: environment)
                 let usage = engine.waitWithUsage()
                 let elapsed = ContinuousClock.now - start
+                if usage.status != 0 {
+                    let errors = ((try? FileIO.read(log)).map { String(decoding: $0, as: UTF8.self) } ?? "").split(separator: "\n")
+                        .filter { $0.contains("\"level\":\"ERROR\"") }.prefix(3).joined(separator: "\n")
+                    failures.append("\(label): exit \(usage.status)" + (errors.isEmpty ? "" : "\n" + errors))
+                }
                 let dsAfter = await get(dsURL + "/_admin/stats")
                 let carAfter = (await get("http://127.0.0.1:\(carPort)/admin/calls")).arrayValue?.count ?? 0
                 var records = 0
@@ -135,7 +150,8 @@ public enum Benchmark {
         report += "\n" + MappingThroughput.measure(definition: definition)
         report += try JSONBenchmark.run(megabytes: sizes.max() ?? 0 >= 100_000 ? 50 : 10, repetitions: 2) + "\n"
         report += "\n" + checks(all)
-        return report
+        if !failures.isEmpty { report += "\nFAILED runs:\n" + failures.map { "  " + $0 }.joined(separator: "\n") + "\n" }
+        return Report(text: report, failures: failures)
     }
 
     static func pad(_ s: String, _ n: Int, left: Bool = false) -> String {

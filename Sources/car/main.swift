@@ -302,7 +302,11 @@ struct Run: AsyncParsableCommand {
             throw ValidationError(error.description)
         }
         options.environment = ProcessEnvironment.all()
-        let code = await RunCommand.execute(options)
+        let interruption = RunInterruption()
+        options.interruption = interruption
+        let run = options
+        let deadlineLog = Logger(format: options.logFormat ?? (Console.isTerminal(2) ? .text : .json), redactor: Redactor()) { Console.err($0 + "\n") }
+        let code = await interruption.run({ await RunCommand.execute(run) }, onDeadline: { deadlineLog.error($0) })
         if code != 0 { throw ExitCode(code) }
     }
 }
@@ -475,6 +479,8 @@ struct BenchRun: AsyncParsableCommand {
 
     func run() async throws {
         let list = quick ? [200] : sizes.split(separator: ",").compactMap { Int($0) }
-        Console.out(try await Benchmark.run(sizes: list, definition: definition))
+        let report = try await Benchmark.run(sizes: list, definition: definition)
+        Console.out(report.text)
+        if !report.failures.isEmpty { throw ExitCode(1) }
     }
 }

@@ -43,6 +43,8 @@ public struct RunOptions: Sendable {
     public var edgeMemoryLimit = 50_000
     /// CAR polling and retry delays (for tests: the framework's are 1 s).
     public var carDelayMs: Int64 = 1000
+    /// Signals that stop the run (SIGTERM, SIGINT).
+    public var interruption: RunInterruption?
 
     public init(definitionPath: String) {
         self.definitionPath = definitionPath
@@ -120,6 +122,7 @@ public enum RunCommand {
         settings.edgeMemoryLimit = options.edgeMemoryLimit
         settings.exportDirectory = options.exportDataDirectory ?? environment["EXPORT_DATA_DIR"] ?? "/tmp"
         settings.keepExportDirectory = options.keepExportDataDirectory
+        settings.interruption = options.interruption
 
         if options.dryRun {
             return await dryRun(options, definition, values: values, settings: settings, transport: transport, redactor: redactor,
@@ -227,6 +230,9 @@ public enum RunCommand {
                 try FileIO.write(Array(collected.text.utf8), to: path)
             }
             return 0
+        } catch _ where settings.interruption?.signalName != nil {
+            if let line = settings.interruption.flatMap({ i in i.signalName.map { i.line($0) } }) { logger.error(line) }
+            return FailureClass.recoverable.rawValue
         } catch let failure as RunFailure {
             logger.error(failure.message)
             return failure.exitCode
@@ -279,6 +285,7 @@ public struct ConnectorRunner: Sendable {
 
     public func run(mode: RunOptions.Mode) async -> Int32 {
         let started = Clock.nowMs()
+        settings.interruption?.enter("preparing the run (schema extension, import schema, database, model state)")
         do {
             try await syncSchemaExtension()
             let validator = try await importValidator()
@@ -314,7 +321,20 @@ public struct ConnectorRunner: Sendable {
             final.durationMs = Clock.nowMs() - started
             Self.logSummary(final, logger: logger)
             return 0
-        } catch let failure as RunFailure {
+        } catch {
+            return await finish(error)
+        }
+    }
+
+    /// The exit code of a run that failed, after logging why; an unrecoverable failure resets
+    /// the model state, an interrupted run leaves everything as it is.
+    func finish(_ error: any Error) async -> Int32 {
+        if let interruption = settings.interruption, let signal = interruption.signalName {
+            logger.error(interruption.line(signal))
+            return FailureClass.recoverable.rawValue
+        }
+        switch error {
+        case let failure as RunFailure:
             logger.error(failure.message)
             if failure.failureClass == .unrecoverable {
                 do {
@@ -325,10 +345,10 @@ public struct ConnectorRunner: Sendable {
                 }
             }
             return failure.exitCode
-        } catch is CancellationError {
+        case is CancellationError:
             logger.error("the run was cancelled")
             return FailureClass.recoverable.rawValue
-        } catch {
+        default:
             logger.error("unexpected error: \(error)")
             return FailureClass.general.rawValue
         }
@@ -403,10 +423,12 @@ public struct ConnectorRunner: Sendable {
     func runFull(newState: String?, validator: ImportValidator) async throws -> RunSummary {
         logger.info("full import of source \(settings.source)", label: "import")
         try await car.enterFullImport(source: settings.source)
+        settings.interruption?.enteredFullImport()
         let sink = sink()
         let client = try DatasourceClient(definition: definition, values: values, transport: transport, redactor: redactor, logger: logger)
         let run = ImportRun(definition: definition, client: client, sink: sink, validator: validator, logger: logger, settings: settings)
         let summary = try await run.full()
+        settings.interruption?.enter("ending CAR's full import")
         try await car.leaveFullImport(source: settings.source)
         if let newState { try await sink.saveModelState(newState) }
         return summary

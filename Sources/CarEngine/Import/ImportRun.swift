@@ -10,6 +10,8 @@ public struct RunSettings: Sendable {
     public var edgeMemoryLimit = 50_000
     public var exportDirectory = "/tmp"
     public var keepExportDirectory = false
+    /// Signals that stop the run, and what the run is doing.
+    public var interruption: RunInterruption?
 
     public init(source: String, reportTime: Int64) {
         self.source = source
@@ -378,8 +380,10 @@ public final class ImportRun: Sendable {
         let started = Clock.nowMs()
         let pipeline = Pipeline(definition: definition, sink: sink, validator: validator, logger: logger, settings: settings, mode: "full")
         try await pipeline.sendBare()
+        settings.interruption?.enter("reading the datasource and sending vertices (full import)")
         try await readAll(pipeline: pipeline)
         try await pipeline.finishVertices()
+        settings.interruption?.enter("sending edges (full import)")
         try await pipeline.sendEdges()
         return await pipeline.finish(durationMs: Clock.nowMs() - started)
     }
@@ -396,6 +400,7 @@ public final class ImportRun: Sendable {
         }
         let pipeline = Pipeline(definition: definition, sink: sink, validator: validator, logger: logger, settings: settings, mode: "incremental")
         await pipeline.startRecording()
+        settings.interruption?.enter("reading changes and sending vertices (incremental import)")
         let changes: JSON
         if last == new {
             changes = .null
@@ -435,7 +440,9 @@ public final class ImportRun: Sendable {
             }
         }
         try await pipeline.finishVertices()
+        settings.interruption?.enter("sending edges (incremental import)")
         try await pipeline.sendEdges()
+        settings.interruption?.enter("removing what no longer holds (incremental import)")
         if let car, definition.deletions.reconcileEdges {
             try await reconcile(await pipeline.rederived, car: car, pipeline: pipeline)
         }
