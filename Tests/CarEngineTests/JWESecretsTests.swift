@@ -264,4 +264,31 @@ struct JWESecretsTests {
             #expect(!line.contains("cär-pässwörd"))
         }
     }
+
+    @Test func decryptedValuesAreRedactedFromTheLog() async throws {
+        // A datasource that refuses the credentials: the failure message names the URL.
+        let server = try HTTPServer { _ in .json(#"{"detail": "Invalid username/password."}"#, status: 403) }
+        defer { server.stop() }
+        let extra = "RSA-OAEP/A256GCM with rsa"
+        let secret = try #require(JWEFixtures.tokens.first { $0["name"]?.stringValue == extra }?["plaintext"]?.stringValue)
+        let dir = try JWEFixtures.directory(
+            "redacted",
+            files: [
+                "CONFIGURATION_AUTH_PASSWORD": Repo.read(JWEFixtures.secrets + "/CONFIGURATION_AUTH_PASSWORD") ?? "",
+                "SITE_TOKEN": JWEFixtures.token(extra), ".jwk/key.jwk": JWEFixtures.keyText("rsa"),
+            ])
+        defer { JWEFixtures.remove(dir) }
+        var options = RunOptions(definitionPath: Repo.root + "/connectors/reference.yaml")
+        // The secret is in the URL that the failure message names.
+        options.environment = [
+            "CONFIGURATION_AUTH_URL": server.baseURL + "/" + Network.percentEncode(secret), "DATASOURCE_CONNECTION_TEST": "true",
+            "CAR_SECRETS_DIR": dir,
+        ]
+        options.logFormat = .json
+        let log = CapturedLog()
+        let code = await RunCommand.execute(options, sink: { line in log.lines.withLock { $0.append(line) } })
+        #expect(code == 53, "\(log.text)")
+        #expect(log.text.contains(Redactor.mask), "\(log.text)")
+        #expect(!log.text.contains(secret) && !log.text.contains(Network.percentEncode(secret)), "\(log.text)")
+    }
 }
