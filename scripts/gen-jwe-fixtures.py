@@ -75,6 +75,9 @@ cases += [
     ("ECDH-ES", "A256GCM", "ec-p384", {}),
     ("ECDH-ES+A256KW", "A128CBC-HS256", "ec-p521", {}),
     ("ECDH-ES+A192KW", "A192GCM", "ec-p256", {}),
+    ("A128GCMKW", "A128CBC-HS256", "oct-128", {}),
+    ("A192GCMKW", "A192GCM", "oct-192", {}),
+    ("A256GCMKW", "A256GCM", "oct-256", {}),
     ("RSA-OAEP-256", "A256GCM", "rsa", {"zip": "DEF"}),
 ]
 

@@ -9,6 +9,9 @@ struct JWEHeader {
     var epk: JSON?
     var apu: [UInt8] = []
     var apv: [UInt8] = []
+    /// The `iv` and `tag` of AES GCM key encryption.
+    var keyIV: [UInt8]?
+    var keyTag: [UInt8]?
 
     init(_ json: JSON) throws(JWEError) {
         guard json.objectValue != nil else { throw JWEError("the protected header is not a JSON object") }
@@ -26,20 +29,26 @@ struct JWEHeader {
             self.zip = z
         }
         epk = json["epk"]
-        for (name, value) in [("apu", json["apu"]), ("apv", json["apv"])] {
-            guard let value else { continue }
+        for name in ["apu", "apv", "iv", "tag"] {
+            guard let value = json[name] else { continue }
             guard let text = value.stringValue, let bytes = Base64.decodeURLSafe(text) else {
                 throw JWEError("the protected header's \(name) is not base64url")
             }
-            if name == "apu" { apu = bytes } else { apv = bytes }
+            switch name {
+            case "apu": apu = bytes
+            case "apv": apv = bytes
+            case "iv": keyIV = bytes
+            default: keyTag = bytes
+            }
         }
     }
 }
 
 /// JWE compact serialization (RFC 7516 §7.1) decryption with the algorithms of RFC 7518 that
 /// jwcrypto uses for CP4S secret files: `alg` RSA-OAEP, RSA-OAEP-256, A128KW, A192KW, A256KW,
-/// dir, ECDH-ES, ECDH-ES+A128KW, ECDH-ES+A192KW, ECDH-ES+A256KW; `enc` A128GCM, A192GCM,
-/// A256GCM, A128CBC-HS256, A192CBC-HS384, A256CBC-HS512; `zip` DEF.
+/// A128GCMKW, A192GCMKW, A256GCMKW, dir, ECDH-ES, ECDH-ES+A128KW, ECDH-ES+A192KW,
+/// ECDH-ES+A256KW; `enc` A128GCM, A192GCM, A256GCM, A128CBC-HS256, A192CBC-HS384,
+/// A256CBC-HS512; `zip` DEF.
 enum JWE {
     /// The largest plaintext a `zip: DEF` token may inflate to.
     static let maximumPlaintext = 1 << 20

@@ -85,6 +85,9 @@ enum KeyManagement {
     case rsaOAEP256
     /// AES Key Wrap with a key of `bits` (A128KW, A192KW, A256KW).
     case aesKeyWrap(bits: Int)
+    /// AES GCM key encryption with a key of `bits` (A128GCMKW, A192GCMKW, A256GCMKW; RFC 7518
+    /// §4.7): the header's `iv` and `tag`.
+    case aesGCMKeyWrap(bits: Int)
     case direct
     /// ECDH-ES with Concat KDF; `wrapBits` is the AES Key Wrap size of ECDH-ES+AxxxKW, `nil`
     /// for direct key agreement.
@@ -97,6 +100,9 @@ enum KeyManagement {
         case "A128KW": self = .aesKeyWrap(bits: 128)
         case "A192KW": self = .aesKeyWrap(bits: 192)
         case "A256KW": self = .aesKeyWrap(bits: 256)
+        case "A128GCMKW": self = .aesGCMKeyWrap(bits: 128)
+        case "A192GCMKW": self = .aesGCMKeyWrap(bits: 192)
+        case "A256GCMKW": self = .aesGCMKeyWrap(bits: 256)
         case "dir": self = .direct
         case "ECDH-ES": self = .ecdhES(wrapBits: nil)
         case "ECDH-ES+A128KW": self = .ecdhES(wrapBits: 128)
@@ -107,7 +113,7 @@ enum KeyManagement {
     }
 
     static let supported = [
-        "RSA-OAEP", "RSA-OAEP-256", "A128KW", "A192KW", "A256KW", "dir", "ECDH-ES", "ECDH-ES+A128KW",
+        "RSA-OAEP", "RSA-OAEP-256", "A128KW", "A192KW", "A256KW", "A128GCMKW", "A192GCMKW", "A256GCMKW", "dir", "ECDH-ES", "ECDH-ES+A128KW",
         "ECDH-ES+A192KW", "ECDH-ES+A256KW",
     ]
 
@@ -115,7 +121,7 @@ enum KeyManagement {
     var keyType: String {
         switch self {
         case .rsaOAEP, .rsaOAEP256: "RSA"
-        case .aesKeyWrap, .direct: "oct"
+        case .aesKeyWrap, .aesGCMKeyWrap, .direct: "oct"
         case .ecdhES: "EC"
         }
     }
@@ -136,6 +142,18 @@ enum KeyManagement {
         case (.aesKeyWrap(let bits), .octet(let k)):
             guard k.count * 8 == bits else { throw JWEError("the oct key has \(k.count * 8) bits; \(header.alg) needs \(bits)") }
             return try Self.unwrap(encryptedKey, kek: k)
+        case (.aesGCMKeyWrap(let bits), .octet(let k)):
+            guard k.count * 8 == bits else { throw JWEError("the oct key has \(k.count * 8) bits; \(header.alg) needs \(bits)") }
+            guard let iv = header.keyIV, let tag = header.keyTag else {
+                throw JWEError("the header has no iv and tag; \(header.alg) needs them")
+            }
+            guard iv.count == 12, tag.count == 16 else { throw JWEError("the header's iv must have 12 bytes and its tag 16") }
+            do {
+                let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: iv), ciphertext: encryptedKey, tag: tag)
+                return Array(try AES.GCM.open(box, using: SymmetricKey(data: k)))
+            } catch {
+                throw JWEError.decryptionFailed
+            }
         case (.direct, .octet(let k)):
             guard encryptedKey.isEmpty else { throw JWEError("the token has an encrypted key; alg dir has none") }
             guard k.count == length else { throw JWEError("the oct key has \(k.count * 8) bits; enc \(header.enc) needs \(length * 8)") }
