@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         .systemLibrary(
@@ -23,7 +24,10 @@ let package = Package(
         .target(name: "LoopbackHTTP"),
         .target(
             name: "CarEngine",
-            dependencies: ["MappingDSL", "CCurl", .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "MappingDSL", "CCurl", .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
         ),
         .target(name: "CarSimulators", dependencies: ["CarEngine", "MappingDSL", "LoopbackHTTP"]),
         .executableTarget(

@@ -246,7 +246,7 @@ struct Run: AsyncParsableCommand {
     @Option(name: both("export-data-page-size"), help: "Objects per import envelope (default 2000).")
     var exportDataPageSize: Int?
 
-    @Option(name: .customLong("secrets-dir"), help: "A directory of secret files, one per variable (default /etc/secrets when it exists).")
+    @Option(name: .customLong("secrets-dir"), help: "A directory of secret files, one per variable, JWE with a key in .jwk/key.jwk (CAR_SECRETS_DIR; default /etc/secrets when it exists).")
     var secretsDir: String?
 
     @Flag(name: [.customShort("d"), .customLong("debug")], help: "Debug logging (also DEBUG=true).")

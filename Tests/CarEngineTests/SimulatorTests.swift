@@ -188,7 +188,7 @@ struct RunDetailTests {
             $0.environment["CONFIGURATION_AUTH_PASSWORD"] = nil
         }
         #expect(jwe == 2)
-        #expect(jweLog.text.contains("holds a JWE token; this version of car reads plain secret files only"))
+        #expect(jweLog.text.contains("holds a JWE token but there is no key at \(dir)/.jwk/key.jwk"))
         _ = try ChildProcess.run(["/bin/rm", "-rf", dir])
     }
 

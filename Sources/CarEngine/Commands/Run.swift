@@ -88,9 +88,13 @@ public enum RunCommand {
         if let source { logger.set("source", source) }
 
         var secretFiles: [String: String] = [:]
-        let secretsDirectory = options.secretsDirectory ?? (DirectoryListing.exists("/etc/secrets") ? "/etc/secrets" : nil)
+        let secretsDirectory = options.secretsDirectory ?? options.environment["CAR_SECRETS_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (DirectoryListing.exists("/etc/secrets") ? "/etc/secrets" : nil)
         if let dir = secretsDirectory {
-            do { secretFiles = try SecretFiles.read(dir) } catch {
+            do {
+                secretFiles = try SecretFiles.read(dir)
+                for value in secretFiles.values { redactor.add(value) }
+            } catch {
                 logger.error(error.message)
                 return error.exitCode
             }
@@ -251,25 +255,6 @@ final class LinesCollector: Sendable {
     private let parts = Mutex<[String]>([])
     func append(_ s: String) { parts.withLock { $0.append(s) } }
     var text: String { parts.withLock { $0.joined() } }
-}
-
-/// Secret files: one file per variable in a directory (`CAR_SERVICE_PASSWORD`,
-/// `CONFIGURATION_AUTH_PASSWORD`, ...), its content the value.
-enum SecretFiles {
-    static func read(_ directory: String) throws(RunFailure) -> [String: String] {
-        var out: [String: String] = [:]
-        for name in DirectoryListing.names(directory) where !name.hasPrefix(".") {
-            guard let bytes = try? FileIO.read(directory + "/" + name, limit: 1 << 20) else { continue }
-            var text = String(decoding: bytes, as: UTF8.self)
-            while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
-            let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-            if parts.count == 5 && text.hasPrefix("eyJ") && !text.contains(" ") {
-                throw RunFailure(.invalidParameter, "the secret file \(directory)/\(name) holds a JWE token; this version of car reads plain secret files only")
-            }
-            out[name] = text
-        }
-        return out
-    }
 }
 
 /// The framework's run: schema extension, import schema, the choice between incremental and

@@ -58,6 +58,21 @@ public enum Base64 {
         }
         return out
     }
+
+    /// Decodes base64url without padding (RFC 4648 §5, as JOSE uses it): only `A-Z a-z 0-9 - _`;
+    /// `nil` for anything else (padding, white space, the standard alphabet's `+` and `/`).
+    public static func decodeURLSafe(_ text: some StringProtocol) -> [UInt8]? {
+        guard text.utf8.allSatisfy(isURLSafe), text.utf8.count % 4 != 1 else { return nil }
+        return decode(String(text))
+    }
+
+    /// Whether a byte is in the base64url alphabet.
+    public static func isURLSafe(_ c: UInt8) -> Bool {
+        switch c {
+        case 0x41...0x5A, 0x61...0x7A, 0x30...0x39, 0x2D, 0x5F: true
+        default: false
+        }
+    }
 }
 
 /// SHA-256 (FIPS 180-4).
