@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -27,19 +29,21 @@ let package = Package(
             dependencies: [
                 "MappingDSL", "CCurl", .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Configuration", package: "swift-configuration"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "CarSimulators", dependencies: ["CarEngine", "MappingDSL", "LoopbackHTTP"]),
+        .target(name: "CarSimulators", dependencies: ["CarEngine", "MappingDSL", "LoopbackHTTP", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "car",
             dependencies: [
                 "CarEngine", "MappingDSL", "CarSimulators", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "MappingDSLTests", dependencies: ["MappingDSL"]),
         .testTarget(
             name: "CarEngineTests",
-            dependencies: ["CarEngine", "MappingDSL", "LoopbackHTTP", "CarSimulators"],
+            dependencies: ["CarEngine", "MappingDSL", "LoopbackHTTP", "CarSimulators", .product(name: "Logging", package: "swift-log")],
             exclude: ["Fixtures"]
         ),
     ],

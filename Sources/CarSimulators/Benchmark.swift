@@ -88,7 +88,7 @@ public enum Benchmark {
             let environment = [
                 "CAR_SERVICE_URL": "http://127.0.0.1:\(carPort)/api/car/v2", "CAR_SERVICE_KEY": "car-key", "CAR_SERVICE_PASSWORD": "car-password",
                 "CONNECTION_NAME": "bench", "CONFIGURATION_AUTH_URL": dsURL, "CONFIGURATION_AUTH_PASSWORD": "admin",
-                "PATH": Environment.get("PATH") ?? "/usr/bin:/bin",
+                "PATH": ProcessEnvironment.get("PATH") ?? "/usr/bin:/bin",
             ]
             func measure(_ label: String) async throws -> Figures {
                 let dsBefore = await get(dsURL + "/_admin/stats")

@@ -45,31 +45,35 @@ public enum DemoRun {
             o.logFormat = .json
             return o
         }
-        func run(_ title: String, _ sim: CARSimulator) async -> (Int32, [String]) {
-            let lines = Lines()
-            let code = await RunCommand.execute(options(sim), sink: { lines.append($0) })
-            return (code, lines.all)
+        func run(_ sim: CARSimulator) async -> Swift.Result<RunSummary, RunFailure> {
+            await ConnectorRun.execute(options(sim), sink: { _ in })
         }
-        func report(_ lines: [String]) -> String {
-            lines.compactMap { line -> String? in
-                guard let doc = try? JSONParser.parse(line), case .string(let m)? = doc["message"] else { return nil }
-                if doc["level"] == "WARNING" { return "   warning: " + m }
-                guard doc["label"] == "import" else { return nil }
-                guard m.contains(" mapped,") || m.contains("finished") || m.hasPrefix("deleted") || m.hasPrefix("deactivated") || m.hasPrefix("reading") else { return nil }
-                return "   " + m
-            }.joined(separator: "\n")
+        /// What a run did, from its summary; or why it failed.
+        func report(_ outcome: Swift.Result<RunSummary, RunFailure>) -> String {
+            switch outcome {
+            case .failure(let f): return "   error: \(f.message)\n"
+            case .success(let summary):
+                var lines: [String] = []
+                if !summary.rereadEndpoints.isEmpty {
+                    lines.append("read again whole (their mappings look up changed records): " + summary.rereadEndpoints.joined(separator: ", "))
+                }
+                if summary.readBackFellBack {
+                    lines.append("CAR rejected _in in a read-back query: the rest of the run used _and and _eq only")
+                }
+                lines += summary.collectionLines
+                lines.append(summary.line)
+                return lines.map { "   " + $0 }.joined(separator: "\n") + "\n"
+            }
         }
-        func errors(_ lines: [String]) -> String {
-            lines.compactMap { line -> String? in
-                guard let doc = try? JSONParser.parse(line), doc["level"] == "ERROR", case .string(let m)? = doc["message"] else { return nil }
-                return "   error: " + m
-            }.joined(separator: "\n")
+        func code(_ outcome: Swift.Result<RunSummary, RunFailure>) -> Int32 {
+            if case .failure(let f) = outcome { return f.exitCode }
+            return 0
         }
 
         out += "\n1. full import\n"
-        let (full, fullLog) = await run("full", car)
-        out += report(fullLog) + "\n"
-        if full != 0 { return Result(output: out + errors(fullLog) + "\n", exitCode: full) }
+        let full = await run(car)
+        out += report(full)
+        if code(full) != 0 { return Result(output: out, exitCode: code(full)) }
 
         out += "\n2. changes to the datasource\n"
         do {
@@ -80,16 +84,16 @@ public enum DemoRun {
         }
 
         out += "\n3. incremental import\n"
-        let (incremental, incrementalLog) = await run("incremental", car)
-        out += report(incrementalLog) + "\n"
-        if incremental != 0 { return Result(output: out + errors(incrementalLog) + "\n", exitCode: incremental) }
+        let incremental = await run(car)
+        out += report(incremental)
+        if code(incremental) != 0 { return Result(output: out, exitCode: code(incremental)) }
 
         out += "\n4. check: CAR's graph against a fresh full import of the changed datasource\n"
         let fresh: CARSimulator
         do { fresh = try CARSimulator() } catch { return Result(output: out + "   \(error)\n", exitCode: 1) }
         defer { fresh.stop() }
-        let (check, checkLog) = await run("check", fresh)
-        if check != 0 { return Result(output: out + errors(checkLog) + "\n", exitCode: check) }
+        let check = await run(fresh)
+        if code(check) != 0 { return Result(output: out + report(check), exitCode: code(check)) }
         let actual = GraphComparison.normalized(car, source: "demo")
         let expected = GraphComparison.normalized(fresh, source: "demo")
         let vertices = (actual["vertices"]?.objectValue?.values ?? []).reduce(0) { $0 + ($1.arrayValue?.count ?? 0) }
@@ -133,12 +137,6 @@ public enum DemoRun {
     }
 }
 
-/// Log lines collected in order.
-final class Lines: Sendable {
-    private let lines = Mutex<[String]>([])
-    func append(_ s: String) { lines.withLock { $0.append(s) } }
-    var all: [String] { lines.withLock { $0 } }
-}
 
 /// Comparing a source's graph in two CAR simulators.
 public enum GraphComparison {

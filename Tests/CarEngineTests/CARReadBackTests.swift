@@ -1,3 +1,4 @@
+import Logging
 import CarSimulators
 import LoopbackHTTP
 import Testing
@@ -27,7 +28,7 @@ func carClient(_ sim: CARSimulator, operators: CARQueryOperators, log: CapturedL
     connection.retryDelayMs = 5
     connection.queryOperators = operators
     let redactor = Redactor()
-    let logger = Logger(format: .json, redactor: redactor) { line in log.lines.withLock { $0.append(line) } }
+    let logger = Logger.framework(format: .json, redactor: redactor) { line in log.lines.withLock { $0.append(line) } }
     return CARClient(connection: connection, transport: CurlTransport(), logger: logger, redactor: redactor)
 }
 

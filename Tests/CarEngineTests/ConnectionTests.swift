@@ -26,7 +26,7 @@ struct ConnectionTestTests {
         options.connectionTest = true
         options.environment = ["CONFIGURATION_AUTH_URL": server.baseURL, "CONFIGURATION_AUTH_PASSWORD": password]
         let log = CapturedLog()
-        let code = await RunCommand.execute(options, sink: { line in log.lines.withLock { $0.append(line) } })
+        let code = await runCar(options, sink: { line in log.lines.withLock { $0.append(line) } })
         return (code, log.all)
     }
 
@@ -55,7 +55,7 @@ struct ConnectionTestTests {
         let closed = try RefusingPort()
         var options = RunOptions(definitionPath: Repo.root + "/connectors/reference.yaml")
         options.environment = ["CONFIGURATION_AUTH_URL": closed.baseURL, "CONFIGURATION_AUTH_PASSWORD": "admin", "DATASOURCE_CONNECTION_TEST": "true"]
-        let code = await RunCommand.execute(options, sink: { _ in })
+        let code = await runCar(options, sink: { _ in })
         #expect(code == 51)
     }
 
@@ -63,7 +63,7 @@ struct ConnectionTestTests {
         var options = RunOptions(definitionPath: Repo.root + "/connectors/reference.yaml")
         options.connectionTest = true
         let log = CapturedLog()
-        let code = await RunCommand.execute(options, sink: { line in log.lines.withLock { $0.append(line) } })
+        let code = await runCar(options, sink: { line in log.lines.withLock { $0.append(line) } })
         #expect(code == 2)
         #expect(log.text.contains("missing parameter: 'password' (--param password=... or CONFIGURATION_AUTH_PASSWORD)"))
     }

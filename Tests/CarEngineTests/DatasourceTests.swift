@@ -1,3 +1,4 @@
+import Logging
 import LoopbackHTTP
 import Synchronization
 import Testing
@@ -47,7 +48,7 @@ struct Harness {
         let log = CapturedLog()
         self.log = log
         let redactor = Redactor(secrets)
-        let logger = Logger(format: .json, minimum: .debug, redactor: redactor) { line in log.lines.withLock { $0.append(line) } }
+        let logger = Logger.framework(format: .json, level: .debug, redactor: redactor) { line in log.lines.withLock { $0.append(line) } }
         var all = values
         all["run_start_ms"] = all["run_start_ms"] ?? .int(1_732_838_400_000)
         all["source"] = .string("test")

@@ -49,7 +49,7 @@ struct ReferenceRig {
     @discardableResult
     func run(_ configure: (inout RunOptions) -> Void = { _ in }) async -> (code: Int32, log: CapturedLog) {
         let log = CapturedLog()
-        let code = await RunCommand.execute(Self.options(datasource: datasource, car: car, configure), sink: { line in log.lines.withLock { $0.append(line) } })
+        let code = await runCar(Self.options(datasource: datasource, car: car, configure), sink: { line in log.lines.withLock { $0.append(line) } })
         return (code, log)
     }
 
@@ -61,7 +61,7 @@ struct ReferenceRig {
         let fresh = try CARSimulator()
         defer { fresh.stop() }
         let log = CapturedLog()
-        let code = await RunCommand.execute(Self.options(datasource: datasource, car: fresh), sink: { line in log.lines.withLock { $0.append(line) } })
+        let code = await runCar(Self.options(datasource: datasource, car: fresh), sink: { line in log.lines.withLock { $0.append(line) } })
         #expect(code == 0, "\(log.text)")
         return Self.normalized(fresh)
     }

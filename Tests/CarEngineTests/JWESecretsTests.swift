@@ -235,7 +235,7 @@ struct JWESecretsTests {
             o.logFormat = .json
             configure(&o)
             let log = CapturedLog()
-            let code = await RunCommand.execute(o, sink: { line in log.lines.withLock { $0.append(line) } })
+            let code = await runCar(o, sink: { line in log.lines.withLock { $0.append(line) } })
             return (code, log)
         }
         let (code, log) = await run { $0.secretsDirectory = JWEFixtures.secrets }
@@ -286,7 +286,7 @@ struct JWESecretsTests {
         ]
         options.logFormat = .json
         let log = CapturedLog()
-        let code = await RunCommand.execute(options, sink: { line in log.lines.withLock { $0.append(line) } })
+        let code = await runCar(options, sink: { line in log.lines.withLock { $0.append(line) } })
         #expect(code == 53, "\(log.text)")
         #expect(log.text.contains(Redactor.mask), "\(log.text)")
         #expect(!log.text.contains(secret) && !log.text.contains(Network.percentEncode(secret)), "\(log.text)")

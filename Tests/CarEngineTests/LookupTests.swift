@@ -1,3 +1,4 @@
+import Logging
 import CarSimulators
 import LoopbackHTTP
 import Testing
@@ -37,7 +38,7 @@ struct LookupRunTests {
         let definition = try #require(DefinitionLoader.load(path: Repo.root + "/connectors/reference.yaml").definition)
         let log = CapturedLog()
         let redactor = Redactor(["admin"])
-        let logger = Logger(format: .json, redactor: redactor) { line in log.lines.withLock { $0.append(line) } }
+        let logger = Logger.framework(format: .json, redactor: redactor) { line in log.lines.withLock { $0.append(line) } }
         let values: [String: JSON] = ["url": .string(server.baseURL), "username": "admin", "password": "admin", "run_start_ms": 1, "source": "t"]
         let client = try DatasourceClient(definition: definition, values: values, transport: CurlTransport(), redactor: redactor, logger: logger)
         return (definition, client)

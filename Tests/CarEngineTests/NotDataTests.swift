@@ -38,7 +38,7 @@ struct OneEndpointRun {
         o.carDelayMs = 2
         o.logFormat = .json
         let log = CapturedLog()
-        let code = await RunCommand.execute(o, sink: { line in log.lines.withLock { $0.append(line) } })
+        let code = await runCar(o, sink: { line in log.lines.withLock { $0.append(line) } })
         return OneEndpointRun(code: code, log: log, source: car.graph["sources"]?["src"])
     }
 

@@ -38,7 +38,7 @@ struct EndToEnd {
 
     func run(_ configure: (inout RunOptions) -> Void = { _ in }) async -> (code: Int32, log: CapturedLog) {
         let log = CapturedLog()
-        let code = await RunCommand.execute(options(configure), sink: { line in log.lines.withLock { $0.append(line) } })
+        let code = await runCar(options(configure), sink: { line in log.lines.withLock { $0.append(line) } })
         return (code, log)
     }
 
@@ -259,7 +259,7 @@ struct DryRunTests {
         o.environment = ["CONFIGURATION_AUTH_URL": datasource.baseURL, "CONFIGURATION_AUTH_PASSWORD": "admin"]
         let out = Recorder<String>()
         let log = CapturedLog()
-        let code = await RunCommand.execute(o, sink: { line in log.lines.withLock { $0.append(line) } }, output: { out.append($0) })
+        let code = await runCar(o, sink: { line in log.lines.withLock { $0.append(line) } }, output: { out.append($0) })
         #expect(code == 0, "\(log.text)")
         let text = out.all.joined().replacing(datasource.baseURL, with: "http://datasource")
         expectGolden(text, path: Repo.fixtures + "/golden/reference-dry-run.jsonl")

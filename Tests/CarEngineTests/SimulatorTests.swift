@@ -1,3 +1,4 @@
+import Logging
 import CarSimulators
 import LoopbackHTTP
 import Testing
@@ -11,7 +12,7 @@ func carClient(_ sim: CARSimulator, token: Bool = false) -> CARClient {
     connection.retryDelayMs = 5
     connection.pollDelayMs = 5
     let redactor = Redactor()
-    return CARClient(connection: connection, transport: CurlTransport(), logger: Logger(format: .json, redactor: redactor) { _ in }, redactor: redactor)
+    return CARClient(connection: connection, transport: CurlTransport(), logger: Logger.framework(format: .json, redactor: redactor) { _ in }, redactor: redactor)
 }
 
 func envelope(_ members: [(String, JSON)], source: String = "s1", time: Int64 = 1000) -> JSON {
@@ -64,7 +65,7 @@ struct CARSimulatorTests {
         var connection = CARConnection(baseURL: sim.baseURL, auth: .basic(key: "car-key", password: "wrong"))
         connection.retryDelayMs = 1
         let redactor = Redactor()
-        let wrong = CARClient(connection: connection, transport: CurlTransport(), logger: Logger(format: .json, redactor: redactor) { _ in }, redactor: redactor)
+        let wrong = CARClient(connection: connection, transport: CurlTransport(), logger: Logger.framework(format: .json, redactor: redactor) { _ in }, redactor: redactor)
         await expectFailure(10, containing: "status 401") { _ = try await wrong.databaseStatus() }
     }
 

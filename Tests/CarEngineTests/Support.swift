@@ -45,7 +45,7 @@ enum TestProcess {
 /// Compares `actual` with the golden file at `path`; with CAR_RECORD_GOLDENS=1 it writes the
 /// file instead. A mismatch records an issue that shows both texts.
 func expectGolden(_ actual: String, path: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
-    if Environment.get("CAR_RECORD_GOLDENS") == "1" {
+    if ProcessEnvironment.get("CAR_RECORD_GOLDENS") == "1" {
         do {
             try FileIO.write(Array(actual.utf8), to: path)
         } catch {
@@ -59,5 +59,15 @@ func expectGolden(_ actual: String, path: String, sourceLocation: Testing.Source
     }
     if expected != actual {
         Issue.record("output differs from \(path)\n--- expected\n\(expected)\n--- actual\n\(actual)", sourceLocation: sourceLocation)
+    }
+}
+
+/// A `car run` as the command line makes it: the outcome mapped to its exit code.
+func runCar(_ options: RunOptions, transport: any HTTPTransport = CurlTransport(), sink: @escaping FrameworkLogHandler.Sink = { _ in },
+            output: @escaping @Sendable (String) -> Void = { _ in }) async -> Int32
+{
+    switch await ConnectorRun.execute(options, transport: transport, sink: sink, output: output) {
+    case .success: return 0
+    case .failure(let failure): return failure.exitCode
     }
 }

@@ -220,7 +220,11 @@ extension DefinitionBuilder {
         if !updatedSince && node["delta"] == nil {
             warning("model_state has neither 'delta' nor 'updated_since': every run will be a full import", node.location)
         }
-        return ModelStateSpec(current: current, delta: delta, updatedSince: updatedSince)
+        if updatedSince && node["delta"] != nil, let k = keyNode(node, "updated_since") {
+            error("model_state takes 'delta' or 'updated_since', not both: a run reads changes one way", k.location)
+        }
+        let changes: ChangeTracking = delta.map { .changeLog($0) } ?? (updatedSince ? .updatedSince : .none)
+        return ModelStateSpec(current: current, changes: changes)
     }
 
     mutating func buildDeletions(_ node: YAMLNode?, catalogue: CARCatalogue) -> DeletionPolicy {

@@ -55,7 +55,7 @@ struct DefinitionBuilder {
 
     func duration(_ node: YAMLNode?, _ key: String) -> Int64? {
         guard let t = text(node, key) else { return nil }
-        return Duration.parse(t)
+        return DurationText.parse(t)
     }
 
     /// Compiles the expression in `node` in `scope`; errors are located inside the YAML file.

@@ -7,9 +7,12 @@ public enum ParameterFlags {
         public var description: String
     }
 
-    /// The parameter names of a definition (none when it does not load: `car run` reports that).
-    public static func names(definitionPath: String) -> [String] {
-        DefinitionLoader.load(path: definitionPath).definition?.parameters.map(\.name) ?? []
+    /// Parameter values from arguments the command line did not recognise, named after the
+    /// parameters of the definition at `definitionPath` (none when it does not load: the run
+    /// reports that). The definition is read here only when such flags are given.
+    public static func parse(_ arguments: [String], definitionPath: String) throws(Failure) -> [String: String] {
+        guard !arguments.isEmpty else { return [:] }
+        return try parse(arguments, parameters: DefinitionLoader.load(path: definitionPath).definition?.parameters.map(\.name) ?? [])
     }
 
     /// Parameter values from arguments the command line did not recognise.

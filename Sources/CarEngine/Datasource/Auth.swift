@@ -153,7 +153,7 @@ final class AuthSession: Sendable {
     /// The time to renew a token that lives `seconds`: a minute early, or a tenth of its life.
     static func expiry(_ seconds: Double) -> Int64 {
         let margin = min(60, seconds / 10)
-        return Clock.nowMs() + Int64((seconds - margin) * 1000)
+        return WallClock.nowMs() + Int64((seconds - margin) * 1000)
     }
 }
 
@@ -169,7 +169,7 @@ actor TokenState {
     private var pending: Task<Credential, Error>?
 
     func current(_ obtain: @Sendable @escaping () async throws -> Credential) async throws -> Credential {
-        if let c = credential, c.expiresAt.map({ Clock.nowMs() < $0 }) ?? true { return c }
+        if let c = credential, c.expiresAt.map({ WallClock.nowMs() < $0 }) ?? true { return c }
         if let pending { return try await pending.value }
         let task = Task { try await obtain() }
         pending = task

@@ -1,3 +1,4 @@
+import Logging
 import MappingDSL
 import Synchronization
 
@@ -290,7 +291,7 @@ public final class DatasourceClient: Sendable {
                 // Jitter: up to a fifth of the delay either way.
                 if delay > 10 { delay += Int64.random(in: -(delay / 5)...(delay / 5)) }
                 if policy.respectRetryAfter, case .status(let r, _) = outcome, let header = r.header("Retry-After"),
-                    let after = HeaderValues.retryAfterMs(header, nowMs: Clock.nowMs())
+                    let after = HeaderValues.retryAfterMs(header, nowMs: WallClock.nowMs())
                 {
                     delay = min(after, policy.maxDelayMs)
                 }
@@ -338,7 +339,7 @@ public final class DatasourceClient: Sendable {
     }
 
     static func excerpt(_ body: [UInt8]) -> String {
-        let text = String(decoding: body.prefix(240), as: UTF8.self).replacing("\n", with: " ").trimmingCharacters(in: " ")
+        let text = String(decoding: body.prefix(240), as: UTF8.self).replacing("\n", with: " ").trimming(" ")
         return body.count > 240 ? text + "…" : text
     }
 

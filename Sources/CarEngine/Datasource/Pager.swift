@@ -32,7 +32,7 @@ struct Pager {
         self.endpoint = endpoint
         self.pagination = endpoint.pagination
         self.client = client
-        if case .int(let i)? = client.baseValues["run_start_ms"] { runStart = i } else { runStart = Clock.nowMs() }
+        if case .int(let i)? = client.baseValues["run_start_ms"] { runStart = i } else { runStart = WallClock.nowMs() }
         if case .page(_, let start, _, _) = pagination.kind { page = start }
     }
 

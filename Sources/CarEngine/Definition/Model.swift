@@ -234,8 +234,29 @@ public struct ModelStateSpec: Sendable {
     }
 
     public var current: Current
-    public var delta: Delta?
-    public var updatedSince: Bool
+    public var changes: ChangeTracking
+
+    /// The change log, when changes are read from one.
+    public var delta: Delta? {
+        if case .changeLog(let d) = changes { return d }
+        return nil
+    }
+}
+
+/// How an incremental run learns what changed since the saved model state.
+public enum ChangeTracking: Sendable {
+    /// It cannot: every run is a full import.
+    case none
+    /// A change-log request between two save points.
+    case changeLog(ModelStateSpec.Delta)
+    /// Each endpoint's `updated_since` filter, with `${last_run_ms}`.
+    case updatedSince
+
+    /// Whether incremental imports are possible at all.
+    public var tracksChanges: Bool {
+        if case .none = self { return false }
+        return true
+    }
 }
 
 /// How removals reach CAR.

@@ -89,7 +89,7 @@ struct ShapeChecker {
             diagnostics.error("\(path) must be an expression (a string), found \(node.kindDescription)", at: node.location)
         case .duration:
             guard let text = expectScalarText(node, path: path) else { return }
-            if !text.contains("${") && Duration.parse(text) == nil {
+            if !text.contains("${") && DurationText.parse(text) == nil {
                 diagnostics.error("\(path) must be a duration such as 500ms, 30s, 5m, 1h or 1d, found '\(text)'", at: node.location)
             }
         case .choice(let words, _):
@@ -267,10 +267,10 @@ struct ShapeChecker {
 }
 
 /// Durations written as `250ms`, `30s`, `5m`, `2h`, `1d` (or a bare number of seconds).
-public enum Duration {
+public enum DurationText {
     /// Milliseconds, or `nil` when the text is not a duration.
     public static func parse(_ text: String) -> Int64? {
-        let t = text.trimmingCharacters(in: " ")
+        let t = text.trimming(" ")
         let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
         for (suffix, scale) in units where t.hasSuffix(suffix) {
             let number = t.dropLast(suffix.count)
@@ -283,10 +283,11 @@ public enum Duration {
 }
 
 extension String {
-    func trimmingCharacters(in set: String) -> String {
+    /// The text without the given characters at either end.
+    func trimming(_ characters: String) -> String {
         var s = Substring(self)
-        while let f = s.first, set.contains(f) { s = s.dropFirst() }
-        while let l = s.last, set.contains(l) { s = s.dropLast() }
+        while let f = s.first, characters.contains(f) { s = s.dropFirst() }
+        while let l = s.last, characters.contains(l) { s = s.dropLast() }
         return String(s)
     }
 }

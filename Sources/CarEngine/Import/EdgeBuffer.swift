@@ -36,7 +36,7 @@ struct EdgeBuffer {
             return
         }
         if file == nil {
-            let p = directory + "/car-edges-\(getpid())-\(Clock.nowMs()).jsonl"
+            let p = directory + "/car-edges-\(getpid())-\(WallClock.nowMs()).jsonl"
             guard let f = fopen(p, "w+") else {
                 throw RunFailure(.general, "cannot write edges to '\(p)': \(String(cString: strerror(errno)))")
             }

@@ -1,3 +1,4 @@
+import Logging
 import MappingDSL
 
 /// Settings of one import.
@@ -22,35 +23,6 @@ public struct RunSettings: Sendable {
     public var report: String { String(reportTime) }
 }
 
-/// Counts of one collection in a run.
-public struct CollectionCounts: Sendable, Equatable {
-    public var mapped = 0
-    public var duplicates = 0
-    public var skipped = 0
-    public var sent = 0
-    public var deleted = 0
-    public var deactivated = 0
-}
-
-/// What a run did.
-public struct RunSummary: Sendable {
-    public var mode: String
-    public var recordsRead: [String: Int] = [:]
-    public var collections: [String: CollectionCounts] = [:]
-    public var collectionOrder: [String] = []
-    public var envelopes = 0
-    public var durationMs: Int64 = 0
-
-    /// One line: mode, totals, duration.
-    public var line: String {
-        let sent = collections.values.reduce(0) { $0 + $1.sent }
-        let skipped = collections.values.reduce(0) { $0 + $1.skipped }
-        let deleted = collections.values.reduce(0) { $0 + $1.deleted }
-        let deactivated = collections.values.reduce(0) { $0 + $1.deactivated }
-        let read = recordsRead.values.reduce(0, +)
-        return "\(mode) import finished in \(durationMs) ms: \(read) records read, \(sent) objects sent in \(envelopes) envelopes, \(skipped) skipped, \(deleted) deleted, \(deactivated) edges deactivated"
-    }
-}
 
 /// Dedup, validation, batching and sending: the part of a run after mapping.
 actor Pipeline {
@@ -69,7 +41,7 @@ actor Pipeline {
     var warnings = 0
     static let maxWarnings = 100
 
-    init(definition: ConnectorDefinition, sink: any ImportSink, validator: ImportValidator?, logger: Logger, settings: RunSettings, mode: String) {
+    init(definition: ConnectorDefinition, sink: any ImportSink, validator: ImportValidator?, logger: Logger, settings: RunSettings, mode: ImportKind) {
         self.definition = definition
         self.sink = sink
         self.validator = validator
@@ -226,6 +198,7 @@ actor Pipeline {
     }
 
     func deleted(_ collection: String, _ count: Int) { counts(collection) { $0.deleted += count } }
+    func reread(_ endpoint: String) { summary.rereadEndpoints.append(endpoint) }
     func deactivated(_ collection: String, _ count: Int) { counts(collection) { $0.deactivated += count } }
 
     /// While set, what vertices and edges are sent is recorded for reconciliation.
@@ -377,15 +350,15 @@ public final class ImportRun: Sendable {
 
     /// A full import's data: the bare envelope, every vertex, then every edge.
     public func full() async throws -> RunSummary {
-        let started = Clock.nowMs()
-        let pipeline = Pipeline(definition: definition, sink: sink, validator: validator, logger: logger, settings: settings, mode: "full")
+        let started = WallClock.nowMs()
+        let pipeline = Pipeline(definition: definition, sink: sink, validator: validator, logger: logger, settings: settings, mode: .full)
         try await pipeline.sendBare()
         settings.interruption?.enter("reading the datasource and sending vertices (full import)")
         try await readAll(pipeline: pipeline)
         try await pipeline.finishVertices()
         settings.interruption?.enter("sending edges (full import)")
         try await pipeline.sendEdges()
-        return await pipeline.finish(durationMs: Clock.nowMs() - started)
+        return await pipeline.finish(durationMs: WallClock.nowMs() - started)
     }
 
     /// An incremental import's data, exact: changed records are read again by id and sent;
@@ -394,11 +367,11 @@ public final class ImportRun: Sendable {
     /// longer produce is removed after reading back what CAR holds; deleted records (and changed
     /// ones no longer found) have their vertices deleted.
     public func incremental(last: String, new: String) async throws -> RunSummary {
-        let started = Clock.nowMs()
+        let started = WallClock.nowMs()
         guard let delta = definition.modelState?.delta else {
             throw RunFailure(.recoverable, "the definition has no model_state.delta: incremental imports are not possible")
         }
-        let pipeline = Pipeline(definition: definition, sink: sink, validator: validator, logger: logger, settings: settings, mode: "incremental")
+        let pipeline = Pipeline(definition: definition, sink: sink, validator: validator, logger: logger, settings: settings, mode: .incremental)
         await pipeline.startRecording()
         settings.interruption?.enter("reading changes and sending vertices (incremental import)")
         let changes: JSON
@@ -434,6 +407,7 @@ public final class ImportRun: Sendable {
         }
         for endpoint in mappedEndpoints where dependents.contains(endpoint) {
             logger.info("reading \(endpoint) again: its mappings look up changed records", label: "import")
+            await pipeline.reread(endpoint)
             try await client.forEachPage(of: endpoint) { page in
                 cache.add(page, endpoint: endpoint, context: context())
                 try await process(page, endpoint: endpoint, parent: nil, pipeline: pipeline)
@@ -452,7 +426,7 @@ public final class ImportRun: Sendable {
                 if !deleted.isEmpty { try await delete(deleted, endpoint: endpoint, pipeline: pipeline) }
             }
         }
-        return await pipeline.finish(durationMs: Clock.nowMs() - started)
+        return await pipeline.finish(durationMs: WallClock.nowMs() - started)
     }
 
     func recordID(_ record: JSON, endpoint: String) -> String? {
@@ -497,15 +471,19 @@ public final class ImportRun: Sendable {
                 }
                 if let key = derived[keyKind.rawValue] {
                     keys.append(key)
-                } else if let externalID = derived["external_id"], car != nil {
+                } else if let externalID = derived["external_id"] {
                     lookups["external_id", default: []].append(externalID)
                 } else {
                     unknown += 1
                 }
             }
-            if let car, let externalIDs = lookups["external_id"] {
-                let found = try await car.vertices(mapping.collection, source: settings.source, externalIDs: externalIDs, keyField: keyKind.rawValue)
-                keys += found.map(\.key)
+            if let externalIDs = lookups["external_id"] {
+                if let car {
+                    let found = try await car.vertices(mapping.collection, source: settings.source, externalIDs: externalIDs, keyField: keyKind.rawValue)
+                    keys += found.map(\.key)
+                } else {
+                    logger.info("\(externalIDs.count) deleted \(endpoint) records: their \(mapping.collection) vertices are found by external id with CAR read-back, which a dry run does not do; their deletions are not shown", label: "import")
+                }
             }
             if unknown > 0 {
                 logger.warning("\(unknown) deleted \(endpoint) records: their \(mapping.collection) vertex cannot be found from the id; map external_id from the id to make it findable", label: "import")

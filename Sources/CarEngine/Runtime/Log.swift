@@ -1,81 +1,99 @@
+import Logging
 import MappingDSL
-import Synchronization
 
-/// Where log lines go: JSON lines in the framework's format, or readable text.
-public final class Logger: Sendable {
-    public enum Level: Int, Sendable, Comparable {
-        case debug = 0, info, warning, error
+/// How log lines are written: JSON lines in the framework's format, or readable text.
+public enum LogFormat: String, Sendable, CaseIterable {
+    case json, text
+}
 
-        var name: String {
-            switch self {
-            case .debug: return "DEBUG"
-            case .info: return "INFO"
-            case .warning: return "WARNING"
-            case .error: return "ERROR"
-            }
-        }
-
-        public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
-    }
-
-    public enum Format: String, Sendable {
-        case json, text
-    }
-
+/// A swift-log handler that writes lines as car-connector-framework deployments expect them:
+/// JSON with `ibm_datetime` (UTC, microseconds, `Z`), `level`, `message`, `label` and the
+/// logger's metadata (`connector`, `source`, `version`) — or, on a terminal, readable text.
+/// Every message and metadata value passes the redactor.
+public struct FrameworkLogHandler: LogHandler {
     /// Receives finished lines.
     public typealias Sink = @Sendable (String) -> Void
 
-    public let format: Format
-    public let minimum: Level
-    public let redactor: Redactor
-    private let fields = Mutex<[(String, String)]>([])
-    private let sink: Sink
+    public var metadata: Logging.Logger.Metadata = [:]
+    public var metadataProvider: Logging.Logger.MetadataProvider?
+    public var logLevel: Logging.Logger.Level
+    let format: LogFormat
+    let redactor: Redactor
+    let sink: Sink
 
-    public init(format: Format, minimum: Level = .info, redactor: Redactor, sink: @escaping Sink = { Console.err($0 + "\n") }) {
+    public init(format: LogFormat, level: Logging.Logger.Level = .info, redactor: Redactor, sink: @escaping Sink) {
         self.format = format
-        self.minimum = minimum
+        self.logLevel = level
         self.redactor = redactor
         self.sink = sink
     }
 
-    /// Adds a field to every line (connector, source, version).
-    public func set(_ name: String, _ value: String) {
-        fields.withLock { list in
-            list.removeAll { $0.0 == name }
-            list.append((name, value))
-        }
+    public subscript(metadataKey key: String) -> Logging.Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
     }
 
-    public func debug(_ message: @autoclosure () -> String, label: String = "car") { log(.debug, message(), label: label) }
-    public func info(_ message: String, label: String = "car") { log(.info, message, label: label) }
-    public func warning(_ message: String, label: String = "car") { log(.warning, message, label: label) }
-    public func error(_ message: String, label: String = "car") { log(.error, message, label: label) }
-
-    public func log(_ level: Level, _ message: String, label: String = "car") {
-        guard level >= minimum else { return }
-        let text = redactor.redact(message)
+    public func log(event: LogEvent) {
+        let text = redactor.redact(event.message.description)
+        var all = metadata
+        if let provided = metadataProvider?.get() { all.merge(provided) { $1 } }
+        if let extra = event.metadata { all.merge(extra) { $1 } }
         switch format {
         case .json:
             var o = JSONObject()
             o["ibm_datetime"] = .string(Self.timestamp())
-            o["level"] = .string(level.name)
+            o["level"] = .string(Self.name(event.level))
             o["message"] = .string(text)
-            o["label"] = .string(label)
-            for (k, v) in fields.withLock({ $0 }) { o[k] = .string(redactor.redact(v)) }
+            o["label"] = .string(all.removeValue(forKey: "label").map { "\($0)" } ?? "car")
+            for key in ["connector", "source", "version"] {
+                if let v = all.removeValue(forKey: key) { o[key] = .string(redactor.redact("\(v)")) }
+            }
+            for key in all.keys.sorted() {
+                if let v = all[key] { o[key] = .string(redactor.redact("\(v)")) }
+            }
             sink(JSONWriter().string(.object(o)))
         case .text:
-            let prefix = level == .info ? "" : level.name.lowercased() + ": "
+            let prefix = event.level == .info || event.level == .notice ? "" : Self.name(event.level).lowercased() + ": "
             sink(prefix + text)
+        }
+    }
+
+    /// The framework's level names.
+    static func name(_ level: Logging.Logger.Level) -> String {
+        switch level {
+        case .trace, .debug: return "DEBUG"
+        case .info, .notice: return "INFO"
+        case .warning: return "WARNING"
+        case .error: return "ERROR"
+        case .critical: return "CRITICAL"
         }
     }
 
     /// UTC ISO-8601 with microseconds and Z, as the framework writes `ibm_datetime`.
     static func timestamp() -> String {
-        let ms = Clock.nowMicroseconds()
-        let iso = ISO8601.format(ms / 1000)  // yyyy-MM-ddTHH:mm:ss.SSSZ
-        let micros = ms % 1_000_000
-        var fraction = String(micros)
+        let us = WallClock.nowMicroseconds()
+        let iso = ISO8601.format(us / 1000)  // yyyy-MM-ddTHH:mm:ss.SSSZ
+        var fraction = String(us % 1_000_000)
         fraction = String(repeating: "0", count: 6 - fraction.count) + fraction
         return String(iso.prefix(19)) + "." + fraction + "Z"
     }
+}
+
+extension Logging.Logger {
+    /// A logger writing the framework's lines through `sink` (standard error by default).
+    public static func framework(format: LogFormat, level: Logging.Logger.Level = .info, redactor: Redactor,
+                                 sink: @escaping FrameworkLogHandler.Sink = { Console.err($0 + "\n") }) -> Logging.Logger
+    {
+        Logging.Logger(label: "car") { _ in FrameworkLogHandler(format: format, level: level, redactor: redactor, sink: sink) }
+    }
+
+    /// Logs with the framework's `label` field (the part of car speaking: import, datasource, ...).
+    public func debug(_ message: @autoclosure () -> String, label: String) {
+        guard logLevel <= .debug else { return }
+        debug("\(message())", metadata: ["label": .string(label)])
+    }
+
+    public func info(_ message: String, label: String) { info("\(message)", metadata: ["label": .string(label)]) }
+    public func warning(_ message: String, label: String) { warning("\(message)", metadata: ["label": .string(label)]) }
+    public func error(_ message: String, label: String) { error("\(message)", metadata: ["label": .string(label)]) }
 }

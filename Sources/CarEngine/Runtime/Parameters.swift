@@ -1,67 +1,57 @@
 import MappingDSL
 
-/// Where parameter values come from, highest precedence first: explicit values (`--param`,
-/// flags), then environment variables (`CONFIGURATION_AUTH_<NAME>` for auth parameters,
-/// `CONFIGURATION_PARAMETER_<NAME>` for the others), then secret files, then defaults.
-public struct ParameterSources: Sendable {
-    public var explicit: [String: String]
-    public var environment: [String: String]
-    public var files: [String: String]
-
-    public init(explicit: [String: String] = [:], environment: [String: String] = [:], files: [String: String] = [:]) {
-        self.explicit = explicit
-        self.environment = environment
-        self.files = files
+/// A parameter's configuration keys and environment variables (`CONFIGURATION_AUTH_<NAME>` for
+/// auth parameters, `CONFIGURATION_PARAMETER_<NAME>` for the others; the other section's name is
+/// read too), and their resolution into typed values.
+public enum ParameterKeys {
+    /// The keys of a parameter, its declared section's first.
+    static func keys(_ p: Parameter?) -> [String] {
+        guard let p else { return [] }
+        let auth = "configuration.auth." + p.name
+        let param = "configuration.parameter." + p.name
+        return p.section == "auth" ? [auth, param] : [param, auth]
     }
 
     /// The environment variable names of a parameter, the declared section's first.
     public static func environmentNames(_ p: Parameter) -> [String] {
-        let upper = p.name.uppercased()
-        let auth = "CONFIGURATION_AUTH_" + upper
-        let param = "CONFIGURATION_PARAMETER_" + upper
-        return p.section == "auth" ? [auth, param] : [param, auth]
+        keys(p).map(ConfigurationSources.environmentName)
     }
-}
 
-/// Parameter values, typed, with the secret ones listed for redaction.
-public struct ResolvedParameters: Sendable {
-    public var values: [String: JSON]
-    public var secrets: [String]
-}
-
-public enum ParameterResolver {
-    public static func resolve(_ definition: ConnectorDefinition, _ sources: ParameterSources) throws(RunFailure) -> ResolvedParameters {
-        var values: [String: JSON] = [:]
-        var secrets: [String] = []
+    /// Every parameter, typed, from the first source that holds it, else its default.
+    static func resolve(_ definition: ConnectorDefinition, _ sources: ConfigurationSources) throws(RunFailure) -> [String: Setting<JSON>] {
+        var values: [String: Setting<JSON>] = [:]
         var missing: [String] = []
         for p in definition.parameters {
-            let envNames = ParameterSources.environmentNames(p)
-            var raw: (String, String)?
-            if let v = sources.explicit[p.name] {
-                raw = (v, "--param \(p.name)")
-            } else if let name = envNames.first(where: { sources.environment[$0] != nil }), let v = sources.environment[name] {
-                raw = (v, name)
-            } else if let name = envNames.first(where: { sources.files[$0] != nil }), let v = sources.files[name] {
-                raw = (v, "the secret file \(name)")
-            }
-            if let (text, origin) = raw {
-                let value = try convert(text, p, origin: origin)
-                values[p.name] = value
-                if p.secret { secrets.append(text) }
+            if let given = keys(p).lazy.compactMap({ sources.string($0, secret: p.secret) }).first {
+                values[p.name] = Setting(value: try ParameterResolver.convert(given.value, p, origin: given.origin.description), origin: given.origin,
+                                         isSecret: p.secret)
             } else if let d = p.defaultValue {
-                values[p.name] = d
+                values[p.name] = Setting(value: d, origin: .defaultValue, isSecret: p.secret)
             } else if p.required {
-                missing.append("'\(p.name)' (--param \(p.name)=... or \(envNames[0]))")
+                missing.append("'\(p.name)' (--param \(p.name)=... or \(environmentNames(p)[0]))")
             } else {
-                values[p.name] = .null
+                values[p.name] = Setting(value: .null, origin: .defaultValue, isSecret: p.secret)
             }
         }
         if !missing.isEmpty {
             throw RunFailure(.invalidParameter, "missing parameter\(missing.count == 1 ? "" : "s"): " + missing.joined(separator: ", "))
         }
-        return ResolvedParameters(values: values, secrets: secrets)
+        return values
     }
 
+    /// Warnings for `CONFIGURATION_AUTH_*` and `CONFIGURATION_PARAMETER_*` variables that name no
+    /// parameter of the definition.
+    static func unknownVariables(_ environment: [String: String], definition: ConnectorDefinition) -> [String] {
+        let known = Set(definition.parameters.flatMap(environmentNames))
+        return environment.keys.sorted().compactMap { name in
+            guard name.hasPrefix("CONFIGURATION_AUTH_") || name.hasPrefix("CONFIGURATION_PARAMETER_"), !known.contains(name) else { return nil }
+            return "the environment variable \(name) names no parameter of the \(definition.connector.name) connector\(Suggest.hint(for: name, in: known)); it is not used"
+        }
+    }
+}
+
+/// Converts parameter text to the parameter's type.
+public enum ParameterResolver {
     static func convert(_ text: String, _ p: Parameter, origin: String) throws(RunFailure) -> JSON {
         func bad(_ expected: String) -> RunFailure {
             let shown = p.secret ? "the given value" : "'\(text)'"
@@ -73,10 +63,10 @@ public enum ParameterResolver {
             guard text.hasPrefix("http://") || text.hasPrefix("https://") else { throw bad("an http:// or https:// URL") }
             return .string(text)
         case .integer:
-            guard let i = Int64(text.trimmingCharacters(in: " ")) else { throw bad("an integer") }
+            guard let i = Int64(text.trimming(" ")) else { throw bad("an integer") }
             return .int(i)
         case .number:
-            guard let d = Double(text.trimmingCharacters(in: " ")), d.isFinite else { throw bad("a number") }
+            guard let d = Double(text.trimming(" ")), d.isFinite else { throw bad("a number") }
             return d.rounded() == d && abs(d) < 1e15 && !text.contains(".") ? .int(Int64(d)) : .double(d)
         case .boolean:
             switch text.lowercased() {
@@ -86,7 +76,7 @@ public enum ParameterResolver {
             }
         case .list:
             if text.hasPrefix("["), let parsed = try? JSONParser.parse(text), case .array = parsed { return parsed }
-            return .array(text.split(separator: ",").map { .string(String($0).trimmingCharacters(in: " ")) })
+            return .array(text.split(separator: ",").map { .string(String($0).trimming(" ")) })
         }
     }
 }

@@ -4,17 +4,14 @@
     import Darwin
 #endif
 
-/// The process environment.
-public enum Environment {
+/// The environment of the process.
+public enum ProcessEnvironment {
     /// The value of an environment variable.
     public static func get(_ name: String) -> String? {
         guard let value = getenv(name) else { return nil }
         return String(cString: value)
     }
-}
 
-/// The whole environment of the process.
-public enum ProcessEnvironment {
     public static func all() -> [String: String] {
         var out: [String: String] = [:]
         var p = environ
@@ -50,7 +47,7 @@ public enum DirectoryListing {
 }
 
 /// Wall-clock time.
-public enum Clock {
+public enum WallClock {
     /// Now, in epoch milliseconds.
     public static func nowMs() -> Int64 {
         var ts = timespec()
