@@ -97,7 +97,9 @@ public enum Benchmark {
                 let carCPU = sim.cpuSecondsSoFar
                 let log = workDirectory + "/car-bench-\(getpid())-\(label.replacing(" ", with: "-")).log"
                 let start = ContinuousClock.now
-                let engine = try ChildProcess([car, "run", definition, "--log-format", "json"], standardError: log, environment: environment)
+                let summaryPath = log + ".summary.json"
+                let engine = try ChildProcess([car, "run", definition, "--log-format", "json", "--summary", summaryPath], standardError: log,
+                                              environment: environment)
                 let usage = engine.waitWithUsage()
                 let elapsed = ContinuousClock.now - start
                 if usage.status != 0 {
@@ -107,21 +109,10 @@ public enum Benchmark {
                 }
                 let dsAfter = await get(dsURL + "/_admin/stats")
                 let carAfter = (await get("http://127.0.0.1:\(carPort)/admin/calls")).arrayValue?.count ?? 0
-                var records = 0
-                var objects = 0
-                if let bytes = try? FileIO.read(log) {
-                    for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n").reversed() {
-                        guard line.contains("import finished"), let doc = try? JSONParser.parse(String(line)),
-                            case .string(let m)? = doc["message"] else { continue }
-                        let numbers = m.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
-                        // "... finished in W ms: R records read, O objects sent in E envelopes, ..."
-                        if numbers.count >= 3 {
-                            records = numbers[1]
-                            objects = numbers[2]
-                        }
-                        break
-                    }
-                }
+                // The run's own figures, from its summary.
+                let summary = (try? FileIO.read(summaryPath)).flatMap { try? JSONParser.parse($0) } ?? .null
+                let records = Int(summary["records_read_total"]?.doubleValue ?? 0)
+                let objects = Int(summary["objects_sent"]?.doubleValue ?? 0)
                 func count(_ d: JSON, _ k: String) -> Int { Int(d[k]?.doubleValue ?? 0) }
                 return Figures(
                     label: label, exitCode: usage.status,

@@ -1,4 +1,6 @@
+import Logging
 import MappingDSL
+import Synchronization
 
 /// `car map`: maps records from a file (instead of the datasource) with a definition and prints
 /// the CAR import envelopes a full import would send. For writing and testing connectors offline.
@@ -38,150 +40,63 @@ public enum MapCommand {
             output.exitCode = 1
             return output
         }
-        let recordsDocument: JSON
-        do {
-            recordsDocument = try JSONParser.parse(try FileIO.read(options.recordsPath))
-        } catch let error as JSONParseError {
-            output.messages.append("\(options.recordsPath):\(error.line):\(error.column): error: \(error.message)")
-            output.exitCode = 1
-            return output
-        } catch {
-            output.messages.append("\(options.recordsPath): error: \(error)")
-            output.exitCode = 1
-            return output
-        }
-        guard case .object(let byEndpoint) = recordsDocument else {
-            output.messages.append("\(options.recordsPath): error: expected an object of endpoint names to lists of records, found \(recordsDocument.typeName)")
-            output.exitCode = 1
-            return output
-        }
-        for name in byEndpoint.keys where definition.endpoints[name] == nil {
-            output.messages.append("\(options.recordsPath): error: unknown endpoint '\(name)'\(Suggest.hint(for: name, in: definition.endpointOrder))")
-            output.exitCode = 1
-        }
-        if output.exitCode != 0 { return output }
-
         // Variables: parameters (given or default; secrets are never needed to map), run values.
-        var named: [String: JSON] = [:]
+        var values: [String: JSON] = [:]
         for p in definition.parameters {
             if let given = options.parameters[p.name] {
-                named[p.name] = .string(given)
+                values[p.name] = .string(given)
             } else if let d = p.defaultValue {
-                named[p.name] = d
+                values[p.name] = d
             }
         }
-        named["source"] = .string(options.source)
-        named["run_start_ms"] = .int(options.reportTime)
-        named["run_start_iso"] = .string(ISO8601.format(options.reportTime))
-        let cache = LookupCache(definition: definition)
-        let context = EvalContext(variables: definition.variables.values(named), nowMs: options.reportTime)
-        var records: [String: [JSON]] = [:]
-        for (name, value) in byEndpoint {
-            guard case .array(let list) = value else {
-                output.messages.append("\(options.recordsPath): error: the records of '\(name)' must be a list, found \(value.typeName)")
-                output.exitCode = 1
-                return output
+        values[RunVariable.source.rawValue] = .string(options.source)
+        values[RunVariable.runStartMs.rawValue] = .int(options.reportTime)
+        values[RunVariable.runStartISO.rawValue] = .string(ISO8601.format(options.reportTime))
+        let messages = LinesCollector()
+        do {
+            let records = try RecordsFile(path: options.recordsPath, definition: definition, values: values, nowMs: options.reportTime)
+            var settings = RunSettings(source: options.source, reportTime: options.reportTime)
+            settings.pageSize = options.pageSize
+            let validator: ImportValidator
+            do { validator = try ImportValidator(schema: definition.catalogue.importSchema) } catch {
+                throw RunFailure(.general, "car's import schema does not compile: \(error)")
             }
-            records[name] = list
-            cache.add(list, endpoint: name, context: context)
+            let logger = Logger.framework(format: .text, redactor: Redactor()) { messages.append($0 + "\n") }
+            let sink = EnvelopePrinter(pretty: options.pretty)
+            var summary = try await ImportRun(definition: definition, records: records, sink: sink, validator: validator, logger: logger, settings: settings)
+                .full()
+            summary.dryRun = true
+            output.envelopes = sink.envelopes
+            let report = ["mapped with \(options.definitionPath):"] + summary.collectionLines.map { "  " + $0 }
+                + ["\(output.envelopes.count) envelope\(output.envelopes.count == 1 ? "" : "s")"]
+            output.messages += messages.lines + [report.joined(separator: "\n")]
+        } catch {
+            output.messages += messages.lines + [RunFailure.from(error).message]
+            output.exitCode = 1
         }
-
-        let report = String(options.reportTime)
-        let mapper = Mapper(definition: definition, source: options.source, report: report, timestamp: options.reportTime)
-        var batcher = EnvelopeBatcher(
-            source: options.source, report: report, reportTime: options.reportTime, connector: definition.connector,
-            pageSize: options.pageSize)
-        var stats: [(String, Int, Int, Int)] = []
-        var issueCount = 0
-        for mappings in [definition.vertices, definition.edges] {
-            var seen: [String: Set<String>] = [:]
-            for mapping in mappings {
-                guard let info = definition.catalogue[mapping.collection] else { continue }
-                var mapped = 0
-                var duplicates = 0
-                var skipped = 0
-                let page = records[mapping.from] ?? []
-                do {
-                    let (objects, issues) = try await mapper.map(page, with: mapping, context: context, cache: cache, client: nil)
-                    skipped += issues.count
-                    issueCount += issues.count
-                    for i in issues.prefix(20) { output.messages.append("warning: skipped: \(i)") }
-                    for object in objects {
-                        let identity = Mapper.identity(of: object, in: info)
-                        if !seen[mapping.collection, default: []].insert(identity).inserted {
-                            duplicates += 1
-                            continue
-                        }
-                        mapped += 1
-                        batcher.add(object, to: mapping.collection)
-                    }
-                } catch {
-                    output.messages.append("error: \(mapping.name): \(error)")
-                    output.exitCode = 1
-                    return output
-                }
-                stats.append((mapping.name == mapping.collection ? mapping.name : "\(mapping.name) (\(mapping.collection))", mapped, duplicates, skipped))
-            }
-            batcher.flush()
-        }
-        output.envelopes = batcher.envelopes.map { JSONWriter(pretty: options.pretty).string($0) }
-        var summary = "mapped with \(options.definitionPath):"
-        for (name, mapped, duplicates, skipped) in stats {
-            summary += "\n  \(name): \(mapped) sent"
-            if duplicates > 0 { summary += ", \(duplicates) duplicates" }
-            if skipped > 0 { summary += ", \(skipped) skipped" }
-        }
-        summary += "\n\(output.envelopes.count) envelope\(output.envelopes.count == 1 ? "" : "s")"
-        if issueCount > 20 { summary += "; \(issueCount) records skipped in all (first 20 shown)" }
-        output.messages.append(summary)
         return output
     }
 }
 
-/// Collects mapped objects into import envelopes of at most `pageSize` objects.
-public struct EnvelopeBatcher: Sendable {
-    public let pageSize: Int
-    let head: JSONObject
-    var collections: [String] = []
-    var lists: [String: [JSON]] = [:]
-    var count = 0
-    public private(set) var envelopes: [JSON] = []
+/// Keeps the envelopes a run would send that carry objects (not the bare `{source, report}`
+/// that starts a full import), as JSON text.
+final class EnvelopePrinter: ImportSink {
+    let pretty: Bool
+    private let kept = Mutex<[String]>([])
 
-    public init(source: String, report: String, reportTime: Int64, connector: ConnectorInfo, pageSize: Int) {
-        self.pageSize = max(1, pageSize)
-        var head = JSONObject()
-        var sourceObject = JSONObject()
-        sourceObject["_key"] = .string(source)
-        sourceObject["name"] = .string(source)
-        sourceObject["description"] = .string("Imported by car with the \(connector.name) connector \(connector.version)")
-        head["source"] = .object(sourceObject)
-        var reportObject = JSONObject()
-        reportObject["_key"] = .string(report)
-        reportObject["timestamp"] = .int(reportTime)
-        reportObject["type"] = .string(connector.name)
-        reportObject["description"] = .string(connector.displayName ?? connector.name)
-        head["report"] = .object(reportObject)
-        self.head = head
+    init(pretty: Bool) { self.pretty = pretty }
+
+    var envelopes: [String] { kept.withLock { $0 } }
+
+    func send(_ envelope: JSON) async throws {
+        guard (envelope.objectValue?.keys.count ?? 0) > 2 else { return }
+        let text = JSONWriter(pretty: pretty).string(envelope)
+        kept.withLock { $0.append(text) }
     }
 
-    /// The bare `{source, report}` envelope.
-    public var bare: JSON { .object(head) }
-
-    public mutating func add(_ object: JSONObject, to collection: String) {
-        if lists[collection] == nil { collections.append(collection) }
-        lists[collection, default: []].append(.object(object))
-        count += 1
-        if count >= pageSize { flush() }
-    }
-
-    /// Closes the envelope being filled, if it has anything.
-    public mutating func flush() {
-        guard count > 0 else { return }
-        var envelope = head
-        for c in collections { envelope[c] = .array(lists[c] ?? []) }
-        envelopes.append(.object(envelope))
-        collections = []
-        lists = [:]
-        count = 0
-    }
+    func send(bytes: [UInt8]) async throws { try await send(try JSONParser.parse(bytes)) }
+    func barrier() async throws {}
+    func delete(collection: String, ids: [String], byKey: Bool) async throws {}
+    func saveModelState(_ id: String) async throws {}
+    func deactivate(collection: String, from: CARVertex, to: CARVertex) async throws {}
 }

@@ -149,7 +149,7 @@ struct DryRun: Sendable {
         if case .updatedSince? = definition.modelState?.changes { updatedSince = true }
         let client = try DatasourceClient(definition: definition, values: values, transport: transport, redactor: redactor, logger: logger,
                                           incremental: incremental && updatedSince)
-        let run = ImportRun(definition: definition, client: client, sink: sink, validator: validator, logger: logger, settings: configuration.settings)
+        let run = ImportRun(definition: definition, records: client, sink: sink, validator: validator, logger: logger, settings: configuration.settings)
         var summary: RunSummary
         if incremental, definition.modelState?.delta != nil, let since, let newState {
             summary = try await run.incremental(last: since, new: newState)
@@ -173,4 +173,6 @@ final class LinesCollector: Sendable {
     private let parts = Mutex<[String]>([])
     func append(_ s: String) { parts.withLock { $0.append(s) } }
     var text: String { parts.withLock { $0.joined() } }
+    /// The parts, without their trailing line ends.
+    var lines: [String] { parts.withLock { $0.map { $0.hasSuffix("\n") ? String($0.dropLast()) : $0 } } }
 }

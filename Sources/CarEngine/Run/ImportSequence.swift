@@ -127,7 +127,7 @@ struct ImportSequence: Sendable {
         settings.interruption?.enteredFullImport()
         let sink = CARSink(car: car, source: settings.source, logger: logger)
         let client = try client(configuration.values)
-        let run = ImportRun(definition: definition, client: client, sink: sink, validator: validator, logger: logger, settings: settings)
+        let run = ImportRun(definition: definition, records: client, sink: sink, validator: validator, logger: logger, settings: settings)
         var summary = try await run.full()
         settings.interruption?.enter("ending CAR's full import")
         try await car.leaveFullImport(source: settings.source)
@@ -146,7 +146,7 @@ struct ImportSequence: Sendable {
         let updatedSince: Bool
         if case .updatedSince? = definition.modelState?.changes { updatedSince = true } else { updatedSince = false }
         let client = try client(values, incremental: updatedSince)
-        let run = ImportRun(definition: definition, client: client, sink: sink, validator: validator, logger: logger, settings: settings, car: car)
+        let run = ImportRun(definition: definition, records: client, sink: sink, validator: validator, logger: logger, settings: settings, car: car)
         var summary = updatedSince ? try await run.full() : try await run.incremental(last: saved, new: new)
         summary.mode = .incremental
         try await sink.saveModelState(new)

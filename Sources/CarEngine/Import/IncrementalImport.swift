@@ -1,0 +1,150 @@
+import Logging
+import MappingDSL
+
+extension ImportRun {
+    /// An incremental import's data, exact: changed records are read again by id and sent;
+    /// endpoints whose mappings look up changed records are read again whole (their derived
+    /// fields and edges may have changed although they did not); what re-derived records no
+    /// longer produce is removed after reading back what CAR holds; deleted records (and changed
+    /// ones no longer found) have their vertices deleted.
+    public func incremental(last: String, new: String) async throws -> RunSummary {
+        let started = WallClock.nowMs()
+        guard let client else { throw RunFailure(.general, "an incremental import needs the datasource") }
+        guard let delta = definition.modelState?.delta else {
+            throw RunFailure(.recoverable, "the definition has no model_state.delta: incremental imports are not possible")
+        }
+        let pipeline = Pipeline(definition: definition, sink: sink, validator: validator, logger: logger, settings: settings, mode: .incremental)
+        await pipeline.startRecording()
+        settings.interruption?.enter("reading changes and sending vertices (incremental import)")
+        let changes: JSON
+        if last == new {
+            changes = .null
+        } else {
+            changes = try await client.changeLog(delta, values: ["last_state": .string(last), "new_state": .string(new)])
+        }
+        let endpoints = delta.endpoints ?? definition.endpointOrder.filter { name in
+            definition.lookupEndpoints.contains(name) || (definition.vertices + definition.edges).contains { $0.from == name }
+        }
+        var updatedBy: [String: [JSON]] = [:]
+        var deletedBy: [String: [JSON]] = [:]
+        for endpoint in endpoints {
+            var ctx = context(["endpoint": .string(endpoint), "last_state": .string(last), "new_state": .string(new)])
+            ctx.document = changes
+            updatedBy[endpoint] = try ids(delta.updated, ctx, "updated", endpoint)
+            deletedBy[endpoint] = try delta.deleted.map { try ids($0, ctx, "deleted", endpoint) } ?? []
+        }
+        let changed = Set(endpoints.filter { !(updatedBy[$0] ?? []).isEmpty || !(deletedBy[$0] ?? []).isEmpty })
+        // Endpoints derived from changed records through lookups: read again whole.
+        let dependents = Set(mappedEndpoints.filter { !(definition.lookupsByEndpoint[$0] ?? []).isDisjoint(with: changed) })
+        for endpoint in endpoints where !dependents.contains(endpoint) {
+            let updated = updatedBy[endpoint] ?? []
+            guard !updated.isEmpty else { continue }
+            let records = try await client.fetch(endpoint, ids: updated)
+            cache.add(records, endpoint: endpoint, context: context())
+            if definition.deletions.missingOnReread {
+                let found = Set(records.compactMap { recordID($0, endpoint: endpoint) })
+                deletedBy[endpoint, default: []] += updated.filter { !found.contains(renderString($0)) }
+            }
+            try await process(records, endpoint: endpoint, parent: nil, pipeline: pipeline)
+        }
+        for endpoint in mappedEndpoints where dependents.contains(endpoint) {
+            logger.info("reading \(endpoint) again: its mappings look up changed records", label: "import")
+            await pipeline.reread(endpoint)
+            try await client.forEachPage(of: endpoint) { page in
+                cache.add(page, endpoint: endpoint, context: context())
+                try await process(page, endpoint: endpoint, parent: nil, pipeline: pipeline)
+            }
+        }
+        try await pipeline.finishVertices()
+        settings.interruption?.enter("sending edges (incremental import)")
+        try await pipeline.sendEdges()
+        settings.interruption?.enter("removing what no longer holds (incremental import)")
+        if let car, definition.deletions.reconcileEdges {
+            try await reconcile(await pipeline.rederived, car: car, pipeline: pipeline)
+        }
+        if definition.deletions.deletedRecords {
+            for endpoint in endpoints {
+                let deleted = deletedBy[endpoint] ?? []
+                if !deleted.isEmpty { try await delete(deleted, endpoint: endpoint, pipeline: pipeline) }
+            }
+        }
+        return await pipeline.finish(durationMs: WallClock.nowMs() - started)
+    }
+
+    func recordID(_ record: JSON, endpoint: String) -> String? {
+        var c = context()
+        c.document = record
+        guard let idExpr = definition.endpoints[endpoint]?.id else { return record["id"].map(renderString) }
+        guard let v = try? idExpr.evaluate(c), !v.isNull else { return nil }
+        return renderString(v)
+    }
+
+    func ids(_ expr: Expr, _ ctx: EvalContext, _ what: String, _ endpoint: String) throws -> [JSON] {
+        let value: JSON
+        do { value = try expr.evaluate(ctx) } catch {
+            throw RunFailure(.datasourceData, "delta \(what) of endpoint \(endpoint): \(error.message)")
+        }
+        switch value {
+        case .array(let a): return a.filter { !$0.isNull }
+        case .null: return []
+        default: throw RunFailure(.datasourceData, "delta \(what) of endpoint \(endpoint) gave \(value.typeName), not a list of ids")
+        }
+    }
+
+    /// Deletes the vertices that records of an endpoint with these ids became. The key comes
+    /// from a record holding only its id (`{pk: 5}`) where the mapping allows; otherwise the
+    /// vertex is found in CAR by a field that does follow from the id (`external_id: str($.pk)`).
+    func delete(_ ids: [JSON], endpoint: String, pipeline: Pipeline) async throws {
+        for mapping in definition.vertices where mapping.from == endpoint && mapping.each == nil {
+            guard let info = definition.catalogue[mapping.collection], let keyKind = info.keyKind else { continue }
+            var keys: [String] = []
+            var lookups: [String: [String]] = [:]
+            var unknown = 0
+            for id in ids {
+                guard let stub = stubRecord(endpoint: endpoint, id: id) else {
+                    unknown += 1
+                    continue
+                }
+                var ctx = context()
+                ctx.document = stub
+                var derived: [String: String] = [:]
+                for f in mapping.fields {
+                    if let v = try? f.value.evaluate(ctx), !v.isNull, v.stringValue != nil || v.doubleValue != nil { derived[f.name] = renderString(v) }
+                }
+                if let key = derived[keyKind.rawValue] {
+                    keys.append(key)
+                } else if let externalID = derived["external_id"] {
+                    lookups["external_id", default: []].append(externalID)
+                } else {
+                    unknown += 1
+                }
+            }
+            if let externalIDs = lookups["external_id"] {
+                if let car {
+                    let found = try await car.vertices(mapping.collection, source: settings.source, externalIDs: externalIDs, keyField: keyKind.rawValue)
+                    keys += found.map(\.key)
+                } else {
+                    logger.info("\(externalIDs.count) deleted \(endpoint) records: their \(mapping.collection) vertices are found by external id with CAR read-back, which a dry run does not do; their deletions are not shown", label: "import")
+                }
+            }
+            if unknown > 0 {
+                logger.warning("\(unknown) deleted \(endpoint) records: their \(mapping.collection) vertex cannot be found from the id; map external_id from the id to make it findable", label: "import")
+            }
+            guard !keys.isEmpty else { continue }
+            try await sink.delete(collection: mapping.collection, ids: keys, byKey: keyKind == .key)
+            await pipeline.deleted(mapping.collection, keys.count)
+        }
+    }
+
+    /// `{pk: 5}` for an endpoint whose id is `$.pk`.
+    func stubRecord(endpoint: String, id: JSON) -> JSON? {
+        let text = definition.endpoints[endpoint]?.id?.span.text ?? "$.id"
+        guard let path = try? JSONPath.parse(text), path.root == .document, path.isSingular, !path.segments.isEmpty else { return nil }
+        var value = id
+        for segment in path.segments.reversed() {
+            guard case .child(let selectors) = segment, case .name(let name)? = selectors.first else { return nil }
+            value = [name: value]
+        }
+        return value
+    }
+}

@@ -1,0 +1,207 @@
+import Logging
+import MappingDSL
+
+/// Dedup, validation, batching and sending: the part of a run after mapping.
+actor Pipeline {
+    let definition: ConnectorDefinition
+    let sink: any ImportSink
+    let validator: ImportValidator?
+    let logger: Logger
+    let settings: RunSettings
+    /// Identities sent, as 64-bit hashes (a tenth of the memory of the strings).
+    var seen: [String: Set<UInt64>] = [:]
+    var batch: [String: [JSON]] = [:]
+    var batchOrder: [String] = []
+    var batchCount = 0
+    var edges: EdgeBuffer
+    var summary: RunSummary
+    var warnings = 0
+    static let maxWarnings = 100
+
+    init(definition: ConnectorDefinition, sink: any ImportSink, validator: ImportValidator?, logger: Logger, settings: RunSettings, mode: ImportKind) {
+        self.definition = definition
+        self.sink = sink
+        self.validator = validator
+        self.logger = logger
+        self.settings = settings
+        edges = EdgeBuffer(limit: settings.edgeMemoryLimit, directory: settings.exportDirectory)
+        summary = RunSummary(mode: mode)
+    }
+
+    func counts(_ collection: String, _ change: (inout CollectionCounts) -> Void) {
+        if summary.collections[collection] == nil { summary.collectionOrder.append(collection) }
+        change(&summary.collections[collection, default: CollectionCounts()])
+    }
+
+    func warn(_ message: String) {
+        warnings += 1
+        if warnings <= Self.maxWarnings {
+            logger.warning(message, label: "mapping")
+        } else if warnings == Self.maxWarnings + 1 {
+            logger.warning("more skipped objects; only the first \(Self.maxWarnings) are listed", label: "mapping")
+        }
+    }
+
+    func read(_ endpoint: String, _ count: Int) { summary.recordsRead[endpoint, default: 0] += count }
+
+    /// Logs counts after an endpoint was read.
+    func progress(endpoint: String, collections: [String]) {
+        var parts: [String] = []
+        for c in collections {
+            let n = summary.collections[c] ?? CollectionCounts()
+            parts.append("\(c) \(n.mapped) mapped, \(n.skipped) skipped, \(n.sent) sent")
+        }
+        logger.info("read \(summary.recordsRead[endpoint] ?? 0) records of \(endpoint)" + (parts.isEmpty ? "" : ": " + parts.joined(separator: "; ")), label: "import")
+    }
+
+    func issues(_ list: [MappingIssue]) throws {
+        for i in list {
+            counts(i.collection) { $0.skipped += 1 }
+            warn("skipped: \(i)")
+            if settings.strict { throw RunFailure(.datasourceData, "skipped (--strict): \(i)") }
+        }
+    }
+
+    /// Vertices: validated, de-duplicated, batched and sent.
+    func vertices(_ objects: [JSONObject], collection: String) async throws {
+        guard let info = definition.catalogue[collection] else { return }
+        for object in objects {
+            counts(collection) { $0.mapped += 1 }
+            if let problems = validator?.problemsAsSent(object, collection: collection), let first = problems.first {
+                counts(collection) { $0.skipped += 1 }
+                let key = renderString(object[info.keyKind?.rawValue ?? "external_id"] ?? .null)
+                let field = first.path.split(separator: "/").first.map { "field '\($0)': " } ?? ""
+                warn("skipped invalid \(collection) \(key): \(field)\(first.message)")
+                if settings.strict { throw RunFailure(.datasourceData, "invalid \(collection) \(key) (--strict): \(field)\(first.message)") }
+                continue
+            }
+            record(vertex: object, collection: collection, info: info)
+            if !seen[collection, default: []].insert(Hash64.of(Mapper.identity(of: object, in: info))).inserted {
+                counts(collection) { $0.duplicates += 1 }
+                continue
+            }
+            try await add(object, collection: collection)
+        }
+    }
+
+    /// Edges: validated, de-duplicated, held until the vertices are in.
+    func edges(_ objects: [JSONObject], collection: String) throws {
+        guard let info = definition.catalogue[collection] else { return }
+        for object in objects {
+            counts(collection) { $0.mapped += 1 }
+            if let problems = validator?.problems(object, collection: collection), let first = problems.first {
+                counts(collection) { $0.skipped += 1 }
+                warn("skipped invalid \(collection) edge: \(first.description)")
+                if settings.strict { throw RunFailure(.datasourceData, "invalid \(collection) edge (--strict): \(first.description)") }
+                continue
+            }
+            record(edge: object, collection: collection, info: info)
+            if !seen[collection, default: []].insert(Hash64.of(Mapper.identity(of: object, in: info))).inserted {
+                counts(collection) { $0.duplicates += 1 }
+                continue
+            }
+            try edges.add(object, collection: collection)
+        }
+    }
+
+    func add(_ object: JSONObject, collection: String) async throws {
+        if batch[collection] == nil { batchOrder.append(collection) }
+        batch[collection, default: []].append(.object(object))
+        batchCount += 1
+        counts(collection) { $0.sent += 1 }
+        if batchCount >= settings.pageSize { try await flush() }
+    }
+
+    func envelopeHead() -> JSONObject {
+        var head = JSONObject()
+        head["source"] = ["_key": .string(settings.source), "name": .string(settings.source),
+                          "description": .string("Imported by car with the \(definition.connector.name) connector \(definition.connector.version)")]
+        head["report"] = ["_key": .string(settings.report), "timestamp": .int(settings.reportTime),
+                          "type": .string(definition.connector.name), "description": .string(definition.connector.displayName ?? definition.connector.name)]
+        return head
+    }
+
+    func flush() async throws {
+        guard batchCount > 0 else { return }
+        var envelope = envelopeHead()
+        for c in batchOrder { envelope[c] = .array(batch[c] ?? []) }
+        batch = [:]
+        batchOrder = []
+        batchCount = 0
+        summary.envelopes += 1
+        try await sink.send(.object(envelope))
+    }
+
+    /// The bare `{source, report}` envelope that starts a full import.
+    func sendBare() async throws {
+        summary.envelopes += 1
+        try await sink.send(.object(envelopeHead()))
+        try await sink.barrier()
+    }
+
+    /// Ends the vertex phase: the last envelope, then every job accepted.
+    func finishVertices() async throws {
+        try await flush()
+        try await sink.barrier()
+    }
+
+    /// Sends the held edges and waits for them. Edges go from their serialized form straight
+    /// into envelopes.
+    func sendEdges() async throws {
+        try await flush()
+        defer {
+            edges.close(keep: settings.keepExportDirectory)
+            edges = EdgeBuffer(limit: settings.edgeMemoryLimit, directory: settings.exportDirectory)
+        }
+        var head: [UInt8] = []
+        JSONWriter().write(.object(envelopeHead()), into: &head)
+        var batch = RawBatch(head: head, pageSize: settings.pageSize)
+        while true {
+            let next = edges.takeRaw(1000)
+            if next.isEmpty { break }
+            for (collection, bytes) in next {
+                counts(collection) { $0.sent += 1 }
+                if let envelope = batch.add(bytes, to: collection) {
+                    summary.envelopes += 1
+                    try await sink.send(bytes: envelope)
+                }
+            }
+        }
+        if let envelope = batch.flush() {
+            summary.envelopes += 1
+            try await sink.send(bytes: envelope)
+        }
+        try await sink.barrier()
+    }
+
+    func deleted(_ collection: String, _ count: Int) { counts(collection) { $0.deleted += count } }
+    func reread(_ endpoint: String) { summary.rereadEndpoints.append(endpoint) }
+    func deactivated(_ collection: String, _ count: Int) { counts(collection) { $0.deactivated += count } }
+
+    /// While set, what vertices and edges are sent is recorded for reconciliation.
+    var recording = false
+    var rederived = Rederived()
+
+    func startRecording() { recording = true }
+
+    func record(vertex object: JSONObject, collection: String, info: CollectionInfo) {
+        guard recording, let keyKind = info.keyKind else { return }
+        let key = renderString(object[keyKind.rawValue] ?? .null)
+        rederived.anchors[collection, default: []].insert(key)
+        if keyKind == .key, let id = object["external_id"] { rederived.keysByExternalID[collection, default: [:]][renderString(id)] = key }
+    }
+
+    func record(edge object: JSONObject, collection: String, info: CollectionInfo) {
+        guard recording, case .edge(let fromColl, let toColl, let fromField, let toField) = info.kind else { return }
+        func ref(_ field: String, _ coll: String) -> String {
+            let v = renderString(object[field] ?? .null)
+            return field.hasSuffix("_external_id") ? "\(coll)/\(v)" : v
+        }
+        rederived.edges[collection, default: []].insert(ref(fromField, fromColl) + "|" + ref(toField, toColl))
+    }
+
+    func finish(durationMs: Int64) -> RunSummary {
+        summary.durationMs = durationMs
+        return summary
+    }
+}
