@@ -114,13 +114,11 @@ public final class CARClient: Sendable {
         let request = HTTPRequest(
             method: method, url: url, headers: headers, body: bodyBytes ?? body.map { JSONWriter().bytes($0) }, followRedirects: false,
             connectTimeoutMs: connection.connectTimeoutMs, timeoutMs: connection.timeoutMs, tls: connection.tls)
-        var attempt = 0
-        while true {
-            try Task.checkCancellation()
+        return try await RetryLoop.run { retries in
             var status: Int
             var raw: [UInt8] = []
             var transportMessage: String?
-            do {
+            do throws(TransportError) {
                 let response = try await transport.send(request)
                 status = response.status
                 raw = response.body
@@ -129,21 +127,18 @@ public final class CARClient: Sendable {
                 status = 503
                 transportMessage = error.message
             }
-            let retryable = [403, 429, 503].contains(status) && method != "PATCH"
-            if retryable && attempt < Self.maxRetries {
-                let delay = connection.retryDelayMs << attempt
-                attempt += 1
+            if [403, 429, 503].contains(status) && method != "PATCH" && retries < Self.maxRetries {
+                let delay = connection.retryDelayMs << retries
                 let reason = transportMessage ?? "status \(status)"
-                logger.info("CAR \(name) (\(method) \(redactor.redact(url))): \(reason); retry \(attempt) of \(Self.maxRetries) in \(delay) ms", label: "car-service")
-                try await Task.sleep(for: .milliseconds(delay))
-                continue
+                logger.info("CAR \(name) (\(method) \(redactor.redact(url))): \(reason); retry \(retries + 1) of \(Self.maxRetries) in \(delay) ms", label: "car-service")
+                return .again(delayMs: delay, counted: true)
             }
             if let transportMessage {
-                throw RunFailure(.recoverable, "CAR \(name) failed: \(method) \(redactor.redact(url)): \(redactor.redact(transportMessage)) (after \(attempt) retries)")
+                throw RunFailure(.recoverable, "CAR \(name) failed: \(method) \(redactor.redact(url)): \(redactor.redact(transportMessage)) (after \(retries) retries)")
             }
             let body = (try? JSONParser.parse(raw)) ?? .null
-            logger.debug("CAR \(name): \(method) \(url) → \(status)", label: "car-service")
-            return Answer(status: status, body: body, raw: raw)
+            logger.debug("CAR \(name): \(method) \(url) → \(status) (\(raw.count) bytes received)", label: "car-service")
+            return .done(Answer(status: status, body: body, raw: raw))
         }
     }
 

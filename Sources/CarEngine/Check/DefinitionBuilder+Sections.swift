@@ -250,7 +250,7 @@ extension DefinitionBuilder {
         var endpoint = Endpoint(name: name, request: request, location: keyLocation)
         endpoint.records = expression(node["records"], scope: responseScope, expect: [.array, .object], what: "'records'")
         endpoint.id = expression(node["id"], scope: recordScope, expect: [.string, .int], what: "'id'")
-        endpoint.format = text(node, "format") ?? "json"
+        endpoint.format = text(node, "format").flatMap(ResponseFormat.init) ?? .json
         endpoint.single = bool(node, "single") ?? false
         if endpoint.single, let p = node["pagination"] {
             error("a 'single' endpoint answers one record per request: it has no pages", p.location)

@@ -56,7 +56,7 @@ extension DatasourceClient {
         switch value {
         case .array(let a) where !endpoint.single: return a
         // XML has no lists: a list of one element reads as that element.
-        case .object where endpoint.single || endpoint.format == "xml": return [value]
+        case .object where endpoint.single || endpoint.format == .xml: return [value]
         default: throw notRecords(RecordShape.describe(value), endpoint: endpoint, exchange: exchange, what: what)
         }
     }
@@ -170,7 +170,7 @@ extension DatasourceClient {
     /// whole response: `records` absent or a path of names (with `[*]` at the end), JSON, a
     /// list endpoint, and a pagination that needs nothing from the body.
     func streamablePath(_ endpoint: Endpoint) -> [String]? {
-        guard endpoint.format == "json", !endpoint.single, endpoint.pagination.hasMore == nil, endpoint.pagination.total == nil else { return nil }
+        guard endpoint.format == .json, !endpoint.single, endpoint.pagination.hasMore == nil, endpoint.pagination.total == nil else { return nil }
         if case .graphql? = endpoint.request.body { return nil }
         switch endpoint.pagination.kind {
         case .none, .page, .offset, .linkHeader, .timeWindow: break

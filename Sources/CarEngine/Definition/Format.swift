@@ -151,7 +151,7 @@ public enum DefinitionFormat {
             optional("records", .expression("The records in a response ($ = parsed body); default $ (a top-level array). What it finds must be a list: an object, a scalar, null or an empty body fails the run (55); write `$.data ?? []` where a missing list means none.")),
             optional("single", .boolean("Each response is one record (an object), not a list, e.g. a path with ${id} (default false).")),
             optional("id", .expression("A record's id ($ = record), for lookups and by-id fetches; default $.id.")),
-            optional("format", .choice(["json", "xml"], "The response format (default json).")),
+            optional("format", .choice(ResponseFormat.allCases.map(\.rawValue), "The response format (default json).")),
             optional("pagination", .tagged(discriminator: "type", variants: paginationVariants, "How to read all pages.")),
             optional("by_ids", .object(ObjectShape("How to fetch records by id (lookups, incremental re-reads): the request with ${ids}, chunked.", [
                 optional("path", .template("Path for the by-id request (default: the endpoint's).")),

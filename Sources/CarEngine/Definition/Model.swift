@@ -178,6 +178,11 @@ public struct ByIDs: Sendable {
     public var maxURLLength = 2000
 }
 
+/// How a response body is read.
+public enum ResponseFormat: String, Sendable, CaseIterable {
+    case json, xml
+}
+
 /// A datasource endpoint.
 public struct Endpoint: Sendable {
     public var name: String
@@ -186,7 +191,7 @@ public struct Endpoint: Sendable {
     /// Each response is one record, not a list.
     public var single = false
     public var id: Expr?
-    public var format = "json"
+    public var format = ResponseFormat.json
     public var pagination = Pagination()
     public var byIDs: ByIDs?
     public var forEach: (endpoint: String, variable: String)?

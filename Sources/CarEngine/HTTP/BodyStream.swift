@@ -9,6 +9,7 @@ public final class BodyStream: Sendable {
         var queued = 0
         var finished = false
         var cancelled = false
+        var received = 0
         var reader: CheckedContinuation<Void, Never>?
     }
 
@@ -26,6 +27,7 @@ public final class BodyStream: Sendable {
                 if s.queued >= capacity { return (true, true, nil) }
                 s.chunks.append(bytes)
                 s.queued += bytes.count
+                s.received += bytes.count
                 let r = s.reader
                 s.reader = nil
                 return (true, false, r)
@@ -50,6 +52,9 @@ public final class BodyStream: Sendable {
         }
         reader?.resume()
     }
+
+    /// The bytes received so far.
+    public var bytesReceived: Int { state.withLock { $0.received } }
 
     /// The reader stops: pushes fail, so the transfer ends.
     public func cancel() {
