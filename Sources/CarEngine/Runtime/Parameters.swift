@@ -2,7 +2,7 @@ import MappingDSL
 
 /// Where parameter values come from, highest precedence first: explicit values (`--param`,
 /// flags), then environment variables (`CONFIGURATION_AUTH_<NAME>` for auth parameters,
-/// `CONFIGURATION_PARAMETER_<NAME>` for the others), then secret files, then defaults.
+/// `CONNECTION_<NAME>` for connection ones, `CONFIGURATION_PARAMETER_<NAME>` for the others), then secret files, then defaults.
 public struct ParameterSources: Sendable {
     public var explicit: [String: String]
     public var environment: [String: String]
@@ -19,7 +19,11 @@ public struct ParameterSources: Sendable {
         let upper = p.name.uppercased()
         let auth = "CONFIGURATION_AUTH_" + upper
         let param = "CONFIGURATION_PARAMETER_" + upper
-        return p.section == "auth" ? [auth, param] : [param, auth]
+        switch p.section {
+        case "auth": return [auth, param]
+        case "connection": return ["CONNECTION_" + upper, auth, param]
+        default: return [param, auth]
+        }
     }
 }
 
@@ -46,6 +50,7 @@ public enum ParameterResolver {
             }
             if let (text, origin) = raw {
                 let value = try convert(text, p, origin: origin)
+                try ParameterRules.check(value, text, p, origin: origin)
                 values[p.name] = value
                 if p.secret { secrets.append(text) }
             } else if let d = p.defaultValue {
