@@ -115,6 +115,7 @@ else
       minor=$(cut -d. -f1,2 <<<"$version")
       for tag in "$version" "$minor"; do
         step "push $registry/$image:$tag"
+        echo "+ skopeo copy --dest-tls-verify=$tls oci-archive:$archive docker://$registry/$image:$tag"
         skopeo copy --dest-tls-verify="$tls" "oci-archive:$archive" "docker://$registry/$image:$tag"
       done
     done
