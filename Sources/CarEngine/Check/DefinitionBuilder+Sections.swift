@@ -11,12 +11,15 @@ extension DefinitionBuilder {
         hostFunctions = HostFunctions.table(endpoints: endpointNames)
 
         let parameters = buildParameters(root["parameters"])
+        checkForCP4S(parameters, root["parameters"])
         declareVariables(parameters: parameters, endpoints: endpointsNode)
 
         let connector = ConnectorInfo(
             name: text(root["connector"], "name") ?? "", version: text(root["connector"], "version") ?? "",
             displayName: text(root["connector"], "display_name"), description: text(root["connector"], "description"),
-            group: text(root["connector"], "group"))
+            group: text(root["connector"], "group"), schedule: text(root["connector"]?["schedule"], "default"),
+            scheduleOptions: root["connector"]?["schedule"]?["options"]?.items?.compactMap(\.scalarText))
+        checkSchedule(root["connector"]?["schedule"])
         checkConnector(root["connector"])
 
         var catalogue = CARCatalogue.core
@@ -102,7 +105,8 @@ extension DefinitionBuilder {
             out.append(Parameter(
                 name: name, kind: kind, section: text(v, "section") ?? "parameter", secret: secret, required: required,
                 defaultValue: defaultValue, label: text(v, "label"), description: text(v, "description"),
-                placeholder: text(v, "placeholder"), location: k.location))
+                placeholder: text(v, "placeholder"), location: k.location, form: text(v, "form"), regex: text(v, "regex"),
+                min: number(v, "min"), max: number(v, "max")))
         }
         return out
     }

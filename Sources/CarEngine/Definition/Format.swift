@@ -271,7 +271,11 @@ public enum DefinitionFormat {
         "A setting the user supplies.",
         [
             required("type", .choice(["text", "url", "password", "integer", "number", "boolean", "list"], "The value's type.")),
-            optional("section", .choice(["auth", "parameter"], "Where CP4S asks for it: auth (CONFIGURATION_AUTH_*) or parameter (CONFIGURATION_PARAMETER_*); default parameter.")),
+            optional("section", .choice(["connection", "auth", "parameter"], "Where CP4S asks for it: connection (CONNECTION_*), auth (CONFIGURATION_AUTH_*) or parameter (CONFIGURATION_PARAMETER_*); default parameter.")),
+            optional("form", .choice(["text", "password", "number"], "The CP4S form field (default: text for text and url, password for secrets, number for integer and number; boolean and list need one).")),
+            optional("regex", .text("A regular expression the value must match (the CP4S form checks it too).")),
+            optional("min", .number("The smallest value of an integer or number.")),
+            optional("max", .number("The largest value of an integer or number.")),
             optional("secret", .boolean("Never shown in logs and output (default true for password).")),
             optional("required", .boolean("Whether it must be given (default: true unless there is a default).")),
             optional("default", .json("The value when none is given.")),
@@ -291,6 +295,10 @@ public enum DefinitionFormat {
                 optional("display_name", .text("The name shown to people.")),
                 optional("description", .text("What the connector imports.")),
                 optional("group", .text("The CP4S connection group (default: the name).")),
+                optional("schedule", .object(ObjectShape("When CP4S runs the connector (the connection form's schedule).", [
+                    optional("default", .text("A five-field cron expression (default */15 * * * *).")),
+                    optional("options", .list(.text("A cron expression; mm HH * * * lets the user pick a daily time."), "The choices offered (default every 5, 10, 15, 30 minutes, 1, 2, 4, 6, 12 hours, daily).")),
+                ]))),
             ]))),
             optional("parameters", .map(keyPattern: identifier, keyDescription: "parameter name (lower case, digits, _)", value: .object(parameter), "Settings the user supplies, by name.")),
             required("datasource", .object(ObjectShape("The datasource's HTTP API.", [

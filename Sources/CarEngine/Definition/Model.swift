@@ -357,6 +357,11 @@ public struct Parameter: Sendable {
     public var description: String?
     public var placeholder: String?
     public var location: SourceLocation
+    /// The CP4S form field type, when the definition names one.
+    public var form: String? = nil
+    public var regex: String? = nil
+    public var min: Double? = nil
+    public var max: Double? = nil
 }
 
 /// TLS settings.
@@ -396,6 +401,9 @@ public struct ConnectorInfo: Sendable {
     public var displayName: String?
     public var description: String?
     public var group: String?
+    /// The schedule's cron default and choices, when the definition gives them.
+    public var schedule: String? = nil
+    public var scheduleOptions: [String]? = nil
 }
 
 /// A loaded, checked and compiled connector definition.

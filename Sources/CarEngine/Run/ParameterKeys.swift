@@ -1,15 +1,19 @@
 import MappingDSL
 
 /// A parameter's configuration keys and environment variables (`CONFIGURATION_AUTH_<NAME>` for
-/// auth parameters, `CONFIGURATION_PARAMETER_<NAME>` for the others; the other section's name is
-/// read too), and their resolution into typed values.
+/// auth parameters, `CONNECTION_<NAME>` for connection ones, `CONFIGURATION_PARAMETER_<NAME>` for
+/// the others; the other sections' names are read too), and their resolution into typed values.
 public enum ParameterKeys {
     /// The keys of a parameter, its declared section's first.
     static func keys(_ p: Parameter?) -> [String] {
         guard let p else { return [] }
         let auth = "configuration.auth." + p.name
         let param = "configuration.parameter." + p.name
-        return p.section == "auth" ? [auth, param] : [param, auth]
+        switch p.section {
+        case "auth": return [auth, param]
+        case "connection": return ["connection." + p.name, auth, param]
+        default: return [param, auth]
+        }
     }
 
     /// The environment variable names of a parameter, the declared section's first.
@@ -23,8 +27,9 @@ public enum ParameterKeys {
         var missing: [String] = []
         for p in definition.parameters {
             if let given = keys(p).lazy.compactMap({ sources.string($0, secret: p.secret) }).first {
-                values[p.name] = Setting(value: try ParameterResolver.convert(given.value, p, origin: given.origin.description), origin: given.origin,
-                                         isSecret: p.secret)
+                let value = try ParameterResolver.convert(given.value, p, origin: given.origin.description)
+                try ParameterRules.check(value, given.value, p, origin: given.origin.description)
+                values[p.name] = Setting(value: value, origin: given.origin, isSecret: p.secret)
             } else if let d = p.defaultValue {
                 values[p.name] = Setting(value: d, origin: .defaultValue, isSecret: p.secret)
             } else if p.required {
