@@ -108,3 +108,56 @@ struct DefinitionReferenceTests {
         }
     }
 }
+
+@Suite("car catalogue and hints for unknown edges")
+struct CatalogueReferenceTests {
+    @Test func aVertexCollectionWithItsKeyFieldsAndEdges() throws {
+        let text = try #require(CARCatalogue.core.describe("asset"))
+        #expect(text.hasPrefix("asset: vertex collection, keyed by external_id\nrequired: external_id, name\n"))
+        #expect(text.contains("  external_id     string, required"))
+        #expect(text.contains("edges: ") && text.contains("asset_ipaddress"))
+        #expect(CARCatalogue.core.describe("asset_ipaddress")?.hasPrefix("asset_ipaddress: edge collection from asset (_from_external_id) to ipaddress (_to)") == true)
+        #expect(CARCatalogue.core.describe("assets") == nil)
+    }
+
+    @Test func theCommandLineCommand() throws {
+        guard CarBinary.exists else { return }
+        let one = try CarBinary.run(["catalogue", "asset"])
+        #expect(one.status == 0)
+        #expect(one.stdout.contains("asset_ipaddress") && one.stdout.contains("external_id"))
+        let unknown = try CarBinary.run(["catalogue", "assets"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("unknown collection 'assets' (did you mean 'asset'?)"), "\(unknown.stderr)")
+    }
+
+    @Test func unknownEdgesGetTheEdgesThatExist() {
+        let catalogue = CARCatalogue.core
+        #expect(catalogue.edgeHint(for: "ipaddress_asset").contains("edges between 'ipaddress' and 'asset': asset_ipaddress"))
+        let userAsset = catalogue.edgeHint(for: "asset_user")
+        #expect(userAsset.contains("edges touching 'asset'") && userAsset.contains("edges touching 'user': "), "\(userAsset)")
+        #expect(userAsset.contains("user_account"), "\(userAsset)")
+    }
+
+    @Test func theDefinitionLoaderSaysWhichEdgesExist() {
+        let yaml = """
+            format: 1
+            connector: {name: t, version: 1.0.0}
+            datasource: {base_url: "http://127.0.0.1:1"}
+            endpoints:
+              hosts: {path: /hosts/}
+            edges:
+              ipaddress_asset:
+                from: hosts
+                fields: {_from: "concat('ipaddress/', $.ip)", _to_external_id: str($.id)}
+            """
+        let result = DefinitionLoader.load(bytes: Array(yaml.utf8), path: "t.yaml")
+        let message = result.diagnostics.first { $0.severity == .error }?.message ?? ""
+        #expect(message.contains("unknown edge collection 'ipaddress_asset'") && message.contains("edges between 'ipaddress' and 'asset': asset_ipaddress"), "\(message)")
+        #expect(result.diagnostics.first?.location?.line == 7)
+    }
+
+    @Test func theCommittedCatalogueIsTheGeneratedOne() {
+        // Regenerate with: swift run car catalogue --markdown > docs/catalogue.md
+        expectGolden(CARCatalogue.core.markdown, path: Repo.root + "/docs/catalogue.md")
+    }
+}

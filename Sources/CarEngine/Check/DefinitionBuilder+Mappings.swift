@@ -16,8 +16,8 @@ extension DefinitionBuilder {
         let collectionLocation = node["collection"]?.location ?? keyNode.location
         var collection = catalogue[collectionName]
         if collection == nil {
-            let candidates = isEdge ? catalogue.edgeNames : catalogue.vertexNames
-            error("unknown \(kind) collection '\(collectionName)'\(Suggest.hint(for: collectionName, in: candidates)); declare new collections under schema_extension", collectionLocation)
+            let hint = isEdge ? catalogue.edgeHint(for: collectionName) : Suggest.hint(for: collectionName, in: catalogue.vertexNames)
+            error("unknown \(kind) collection '\(collectionName)'\(hint); declare new collections under schema_extension", collectionLocation)
         } else if collection?.isEdge != isEdge {
             error("'\(collectionName)' is \(isEdge ? "a vertex" : "an edge") collection; map it under '\(isEdge ? "vertices" : "edges")'", collectionLocation)
             collection = nil
