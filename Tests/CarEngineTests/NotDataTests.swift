@@ -223,3 +223,18 @@ struct NotDataTests {
         #expect(rig.car.graph["sources"]?["ref1"]?["model_state_id"] == .null)
     }
 }
+
+@Suite("Progress lines")
+struct ProgressTests {
+    @Test func aSlowReadLogsProgressOffATerminal() async throws {
+        let rig = try ReferenceRig(assets: 10)
+        defer { rig.stop() }
+        // The host list answers after 1.5 s; progress lines come every 300 ms here (10 s by default).
+        rig.datasource.add(ReferenceSimulator.Fault(path: "/hosts/", delayMs: 1500, count: 1))
+        let (code, log) = await rig.run { $0.progressIntervalMs = 300 }
+        #expect(code == 0, "\(log.text)")
+        let lines = log.lines.withLock { $0 }.filter { $0.contains("\"label\":\"progress\"") }
+        #expect(lines.count >= 2, "\(log.text)")
+        #expect(lines.contains { $0.contains("progress: reading hosts: 0 records so far") && $0.contains("objects out") }, "\(lines)")
+    }
+}

@@ -13,10 +13,18 @@ public struct RunSettings: Sendable {
     public var keepExportDirectory = false
     /// Signals that stop the run, and what the run is doing.
     public var interruption: RunInterruption?
+    /// What the run has done so far, for progress lines.
+    public var progress: RunProgress?
 
     public init(source: String, reportTime: Int64) {
         self.source = source
         self.reportTime = reportTime
+    }
+
+    /// Says what the run is doing now (for progress lines and the interruption's line).
+    func enter(_ phase: String) {
+        interruption?.enter(phase)
+        progress?.phase(phase)
     }
 
     /// The report key: the run's time.
@@ -93,6 +101,8 @@ public final class ImportRun: Sendable {
 
     /// Processes an endpoint's pages (and its `for_each` children per record) in order.
     func consume(_ endpoint: String, from channel: PageChannel, pipeline: Pipeline) async throws {
+        settings.progress?.reading(endpoint)
+        defer { settings.progress?.reading(nil) }
         let children = records.readsChildrenPerParent ? definition.endpointOrder.filter { definition.endpoints[$0]?.forEach?.endpoint == endpoint } : []
         while let page = try await channel.next() {
             cache.add(page, endpoint: endpoint, context: context())
@@ -152,7 +162,7 @@ public final class ImportRun: Sendable {
         let started = WallClock.nowMs()
         let pipeline = Pipeline(definition: definition, sink: sink, validator: validator, logger: logger, settings: settings, mode: .full)
         try await pipeline.sendBare()
-        settings.interruption?.enter("reading the datasource and sending vertices (full import)")
+        settings.enter("reading the datasource and sending vertices (full import)")
         if client == nil {
             // Without a datasource, lookups are served only from the records there are: the
             // endpoints looked up but not mapped are read into the cache first.
@@ -162,7 +172,7 @@ public final class ImportRun: Sendable {
         }
         try await readAll(pipeline: pipeline)
         try await pipeline.finishVertices()
-        settings.interruption?.enter("sending edges (full import)")
+        settings.enter("sending edges (full import)")
         try await pipeline.sendEdges()
         return await pipeline.finish(durationMs: WallClock.nowMs() - started)
     }

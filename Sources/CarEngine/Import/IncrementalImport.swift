@@ -15,7 +15,7 @@ extension ImportRun {
         }
         let pipeline = Pipeline(definition: definition, sink: sink, validator: validator, logger: logger, settings: settings, mode: .incremental)
         await pipeline.startRecording()
-        settings.interruption?.enter("reading changes and sending vertices (incremental import)")
+        settings.enter("reading changes and sending vertices (incremental import)")
         let changes: JSON
         if last == new {
             changes = .null
@@ -56,9 +56,9 @@ extension ImportRun {
             }
         }
         try await pipeline.finishVertices()
-        settings.interruption?.enter("sending edges (incremental import)")
+        settings.enter("sending edges (incremental import)")
         try await pipeline.sendEdges()
-        settings.interruption?.enter("removing what no longer holds (incremental import)")
+        settings.enter("removing what no longer holds (incremental import)")
         if let car, definition.deletions.reconcileEdges {
             try await reconcile(await pipeline.rederived, car: car, pipeline: pipeline)
         }

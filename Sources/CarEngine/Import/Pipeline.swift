@@ -42,7 +42,10 @@ actor Pipeline {
         }
     }
 
-    func read(_ endpoint: String, _ count: Int) { summary.recordsRead[endpoint, default: 0] += count }
+    func read(_ endpoint: String, _ count: Int) {
+        summary.recordsRead[endpoint, default: 0] += count
+        settings.progress?.read(endpoint, count)
+    }
 
     /// Logs counts after an endpoint was read.
     func progress(endpoint: String, collections: [String]) {
@@ -109,6 +112,7 @@ actor Pipeline {
         batch[collection, default: []].append(.object(object))
         batchCount += 1
         counts(collection) { $0.sent += 1 }
+        settings.progress?.sent(1)
         if batchCount >= settings.pageSize { try await flush() }
     }
 
@@ -161,6 +165,7 @@ actor Pipeline {
             if next.isEmpty { break }
             for (collection, bytes) in next {
                 counts(collection) { $0.sent += 1 }
+                settings.progress?.sent(1)
                 if let envelope = batch.add(bytes, to: collection) {
                     summary.envelopes += 1
                     try await sink.send(bytes: envelope)

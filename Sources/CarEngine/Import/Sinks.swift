@@ -50,10 +50,13 @@ public actor CARSink: ImportSink {
         }
     }
 
-    public init(car: CARClient, source: String, logger: Logger) {
+    let progress: RunProgress?
+
+    public init(car: CARClient, source: String, logger: Logger, progress: RunProgress? = nil) {
         self.car = car
         self.source = source
         self.logger = logger
+        self.progress = progress
     }
 
     public func send(_ envelope: JSON) async throws {
@@ -78,7 +81,9 @@ public actor CARSink: ImportSink {
 
     private func waitForPending() async throws {
         var delay = car.connection.pollDelayMs
+        defer { progress?.waiting(forJobs: 0) }
         while !pending.isEmpty {
+            progress?.waiting(forJobs: pending.count)
             let status = try await car.importStatus(pending)
             if let failed = status.failed.first {
                 throw RunFailure(CARClient.failureClass(status: failed.statusCode),

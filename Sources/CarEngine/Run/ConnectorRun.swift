@@ -37,8 +37,12 @@ public enum ConnectorRun {
         logger[metadataKey: "version"] = .string(configuration.connectorVersion)
         if let source = configuration.source { logger[metadataKey: "source"] = .string(source.value) }
         for w in configuration.warnings { logger.warning(w, label: "car") }
+        let ticker = progressTicker(configuration, logger: logger)
+        defer { ticker?.cancel() }
         do {
             let summary = try await run(configuration, transport: transport, logger: logger, redactor: redactor, output: output)
+            ticker?.cancel()
+            if ticker != nil && liveProgress(configuration) { Console.err("\r\u{1B}[K") }
             if summary.mode != nil {
                 for line in summary.collectionLines { logger.info(line, label: "import") }
                 logger.info(summary.line, label: "import")
@@ -54,6 +58,19 @@ public enum ConnectorRun {
             logger.error(error.message, label: "car")
             return .failure(error)
         }
+    }
+
+    /// A live line redrawn on a terminal (text logs), else a log line at the configured interval.
+    static func liveProgress(_ configuration: RunConfiguration) -> Bool {
+        Console.isTerminal(2) && (configuration.logFormat ?? .text) == .text
+    }
+
+    static func progressTicker(_ configuration: RunConfiguration, logger: Logger) -> Task<Void, Never>? {
+        guard let progress = configuration.settings.progress, configuration.action != .connectionTest else { return nil }
+        if liveProgress(configuration) {
+            return progress.ticker(intervalMs: 500) { Console.err("\r\u{1B}[K" + $0) }
+        }
+        return progress.ticker(intervalMs: configuration.progressIntervalMs) { logger.info("progress: " + $0, label: "progress") }
     }
 
     /// Runs a configuration: a connection test, a dry run or an import.

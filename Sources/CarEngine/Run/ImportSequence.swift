@@ -15,7 +15,7 @@ struct ImportSequence: Sendable {
 
     func run(mode: RunMode) async throws -> RunSummary {
         let started = WallClock.nowMs()
-        settings.interruption?.enter("preparing the run (schema extension, import schema, database, model state)")
+        settings.enter("preparing the run (schema extension, import schema, database, model state)")
         try await syncSchemaExtension()
         let validator = try await importValidator()
         let databaseCreated = try await prepareDatabase()
@@ -125,11 +125,11 @@ struct ImportSequence: Sendable {
         logger.info("full import of source \(settings.source)", label: "import")
         try await car.enterFullImport(source: settings.source)
         settings.interruption?.enteredFullImport()
-        let sink = CARSink(car: car, source: settings.source, logger: logger)
+        let sink = CARSink(car: car, source: settings.source, logger: logger, progress: settings.progress)
         let client = try client(configuration.values)
         let run = ImportRun(definition: definition, records: client, sink: sink, validator: validator, logger: logger, settings: settings)
         var summary = try await run.full()
-        settings.interruption?.enter("ending CAR's full import")
+        settings.enter("ending CAR's full import")
         try await car.leaveFullImport(source: settings.source)
         if let newState {
             try await sink.saveModelState(newState)
@@ -142,7 +142,7 @@ struct ImportSequence: Sendable {
     func runIncremental(saved: String, new: String, validator: ImportValidator) async throws -> RunSummary {
         logger.info("incremental import of source \(settings.source) from model state \(saved) to \(new)", label: "import")
         let values = Self.incrementalValues(configuration.values, last: saved, new: new)
-        let sink = CARSink(car: car, source: settings.source, logger: logger)
+        let sink = CARSink(car: car, source: settings.source, logger: logger, progress: settings.progress)
         let updatedSince: Bool
         if case .updatedSince? = definition.modelState?.changes { updatedSince = true } else { updatedSince = false }
         let client = try client(values, incremental: updatedSince)

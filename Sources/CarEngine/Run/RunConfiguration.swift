@@ -34,6 +34,7 @@ public struct RunConfiguration: Sendable {
     public var pretty: Bool?
     public var outputPath: String?
     public var summaryPath: String?
+    public var progressIntervalMs: Int64 = 10_000
 
     /// Parameter values and the run's own values (`source`, `run_start_ms`, ...), as templates
     /// and expressions see them.
@@ -154,6 +155,7 @@ extension RunConfiguration {
         settings.exportDirectory = sources.string(RunKey.exportDataDirectory.rawValue)?.value ?? "/tmp"
         settings.keepExportDirectory = options.keepExportDataDirectory
         settings.interruption = options.interruption
+        settings.progress = RunProgress()
         let connectionTest = options.connectionTest || Truthy.parse(sources.string(RunKey.connectionTest.rawValue)?.value)
         let action: RunAction = connectionTest ? .connectionTest : options.dryRun ? .dryRun(options.mode, since: options.since) : .importData(options.mode)
         var configuration = RunConfiguration(
@@ -162,7 +164,7 @@ extension RunConfiguration {
             connectorVersion: sources.string(RunKey.connectorVersion.rawValue)?.value ?? definition.connector.version,
             car: nil, parameters: parameters, secrets: parameters.values.filter(\.isSecret).compactMap { $0.value.stringValue }, warnings: [],
             settings: settings, debug: options.debug || Truthy.parse(sources.string(RunKey.debug.rawValue)?.value), logFormat: options.logFormat,
-            pretty: options.pretty, outputPath: options.outputPath, summaryPath: options.summaryPath)
+            pretty: options.pretty, outputPath: options.outputPath, summaryPath: options.summaryPath, progressIntervalMs: options.progressIntervalMs)
         if case .importData = action {
             configuration.car = try carConnection(sources, delayMs: options.carDelayMs)
             guard source != nil else { throw RunFailure(.invalidParameter, "missing the source: \(RunKey.source.names)") }

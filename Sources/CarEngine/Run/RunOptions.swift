@@ -56,6 +56,8 @@ public struct RunOptions: Sendable {
     public var carDelayMs: Int64 = 1000
     /// Signals that stop the run (SIGTERM, SIGINT).
     public var interruption: RunInterruption?
+    /// How often a progress line is logged off a terminal (on one, a live line is redrawn).
+    public var progressIntervalMs: Int64 = 10_000
 
     public init(definitionPath: String) {
         self.definitionPath = definitionPath
