@@ -144,6 +144,23 @@ struct MapperTests {
         #expect(output.messages.last?.contains("asset: 3 mapped, 2 printed, 1 duplicates") == true, "\(output.messages)")
     }
 
+    @Test func anEdgeWhoseLookupFindsNothingSaysSo() async throws {
+        let definitionPath = Repo.temporaryPath("lookup-nothing.yaml")
+        try FileIO.write(Array((Self.header + """
+              vulns: {path: /vulns/, id: $.id}
+            vertices:
+              asset: {from: hosts, fields: {external_id: str($.id), name: str($.id)}}
+            edges:
+              asset_vulnerability:
+                from: hosts
+                fields: {_from_external_id: str($.id), _to_external_id: "lookup('vulns', $.v).cve"}
+            """).utf8), to: definitionPath)
+        let records = Repo.temporaryPath("lookup-nothing.json")
+        try FileIO.write(Array(#"{"hosts": [{"id": 1, "v": 9}], "vulns": [{"id": 8, "cve": "CVE-1"}]}"#.utf8), to: records)
+        let output = await MapCommand.run(MapCommand.Options(definitionPath: definitionPath, recordsPath: records, reportTime: 1))
+        #expect(output.messages.contains { $0.contains("no value for '_to_external_id' (its lookup found no record") }, "\(output.messages)")
+    }
+
     @Test func badRecordsFilesAreReported() async throws {
         let path = Repo.temporaryPath("bad-records.json")
         try FileIO.write(Array("{\"hosts\": [1,]}".utf8), to: path)

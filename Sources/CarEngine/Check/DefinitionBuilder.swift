@@ -69,8 +69,11 @@ struct DefinitionBuilder {
         let result = ExpressionCompiler.compile(text, scope: scope)
         for e in result.errors {
             var message = e.message
-            if style != .plain && message.hasPrefix("unknown variable") {
-                message += "; a string literal in an expression needs its own quotes, e.g. \"'\(text)'\""
+            if message.hasPrefix("unknown variable") {
+                let bareWord = text.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == " " }
+                if style != .plain || bareWord {
+                    message += "; a string in an expression needs its own quotes: write \"'\(text)'\" for the text \(text)"
+                }
             }
             error(message, span.locate(offset: e.offset, length: e.length, in: source))
         }

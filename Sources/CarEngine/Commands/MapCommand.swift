@@ -57,6 +57,7 @@ public enum MapCommand {
             let records = try RecordsFile(path: options.recordsPath, definition: definition, values: values, nowMs: options.reportTime)
             var settings = RunSettings(source: options.source, reportTime: options.reportTime)
             settings.pageSize = options.pageSize
+            settings.printsOnly = true
             let validator: ImportValidator
             do { validator = try ImportValidator(schema: definition.catalogue.importSchema) } catch {
                 throw RunFailure(.general, "car's import schema does not compile: \(error)")

@@ -106,7 +106,14 @@ struct ShapeChecker {
                 return
             }
             if !range.contains(i) {
-                diagnostics.error("\(path) must be between \(range.lowerBound) and \(range.upperBound), found \(i)", at: node.location)
+                if path == "format" {
+                    let formats = range.lowerBound == range.upperBound ? "format \(range.lowerBound)" : "formats \(range.lowerBound) to \(range.upperBound)"
+                    diagnostics.error("this is definition format \(i); car \(CarEngineVersion.current) reads \(formats)", at: node.location)
+                } else if range.lowerBound == range.upperBound {
+                    diagnostics.error("\(path) must be \(range.lowerBound), found \(i)", at: node.location)
+                } else {
+                    diagnostics.error("\(path) must be between \(range.lowerBound) and \(range.upperBound), found \(i)", at: node.location)
+                }
             }
         case .number:
             switch node.scalarValue {

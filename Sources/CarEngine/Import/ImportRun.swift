@@ -15,6 +15,8 @@ public struct RunSettings: Sendable {
     public var interruption: RunInterruption?
     /// What the run has done so far, for progress lines.
     public var progress: RunProgress?
+    /// Output is printed, not sent (a dry run, `car map`): log lines say so.
+    public var printsOnly = false
 
     public init(source: String, reportTime: Int64) {
         self.source = source

@@ -52,7 +52,7 @@ actor Pipeline {
         var parts: [String] = []
         for c in collections {
             let n = summary.collections[c] ?? CollectionCounts()
-            parts.append("\(c) \(n.mapped) mapped, \(n.skipped) skipped, \(n.sent) sent")
+            parts.append("\(c) \(n.mapped) mapped, \(n.skipped) skipped, \(n.sent) \(settings.printsOnly ? "printed" : "sent")")
         }
         logger.info("read \(summary.recordsRead[endpoint] ?? 0) records of \(endpoint)" + (parts.isEmpty ? "" : ": " + parts.joined(separator: "; ")), label: "import")
     }

@@ -94,13 +94,13 @@ public struct Mapper: Sendable {
             switch info.kind {
             case .vertex(let key):
                 guard let k = object[key.rawValue], !k.isNull else {
-                    issue("no value for the key '\(key.rawValue)'")
+                    issue("no value for the key '\(key.rawValue)'" + Self.lookupNote(key.rawValue, mapping))
                     continue itemLoop
                 }
             case .edge(let from, let to, let fromField, let toField):
                 for (field, collection) in [(fromField, from), (toField, to)] {
                     guard case .string(let end)? = object[field], !end.isEmpty else {
-                        issue("no value for '\(field)'")
+                        issue("no value for '\(field)'" + Self.lookupNote(field, mapping))
                         continue itemLoop
                     }
                     if !field.hasSuffix("_external_id") && !end.hasPrefix(collection + "/") {
@@ -133,5 +133,15 @@ public struct Mapper: Sendable {
         case .edge(_, _, let fromField, let toField):
             return renderString(object[fromField] ?? .null) + "\u{1F}" + renderString(object[toField] ?? .null)
         }
+    }
+}
+
+extension Mapper {
+    /// Why a field is empty when its expression looks a record up: the lookup found none.
+    static func lookupNote(_ field: String, _ mapping: Mapping) -> String {
+        guard let expr = mapping.fields.first(where: { $0.name == field })?.value.compiled else { return "" }
+        let lookups = expr.functions.intersection(["lookup", "lookup_many"])
+        guard !lookups.isEmpty else { return "" }
+        return " (its \(lookups.sorted().joined(separator: "/")) found no record: the record it names is not in the datasource)"
     }
 }

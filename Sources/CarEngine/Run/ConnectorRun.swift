@@ -166,7 +166,9 @@ struct DryRun: Sendable {
         if case .updatedSince? = definition.modelState?.changes { updatedSince = true }
         let client = try DatasourceClient(definition: definition, values: values, transport: transport, redactor: redactor, logger: logger,
                                           incremental: incremental && updatedSince)
-        let run = ImportRun(definition: definition, records: client, sink: sink, validator: validator, logger: logger, settings: configuration.settings)
+        var settings = configuration.settings
+        settings.printsOnly = true
+        let run = ImportRun(definition: definition, records: client, sink: sink, validator: validator, logger: logger, settings: settings)
         var summary: RunSummary
         if incremental, definition.modelState?.delta != nil, let since, let newState {
             summary = try await run.incremental(last: since, new: newState)
