@@ -51,7 +51,7 @@ public enum Benchmark {
         return (try? JSONParser.parse(r.body)) ?? .null
     }
 
-    static func send(_ method: String, _ url: String, _ body: JSON) async {
+    static func send(_ method: HTTPMethod, _ url: String, _ body: JSON) async {
         _ = try? await CurlTransport().send(HTTPRequest(method: method, url: url, body: JSONWriter().bytes(body)))
     }
 
@@ -128,9 +128,9 @@ public enum Benchmark {
             let changes = max(1, n / 100)
             for i in 0..<changes {
                 let pk = 1 + (i * 97) % n
-                await send("PATCH", "\(dsURL)/_admin/assets/\(pk)/", ["name": .string("renamed-\(i)")])
-                if i % 2 == 0 { await send("DELETE", "\(dsURL)/_admin/assets/\(1 + (i * 193 + 7) % n)/", .null) }
-                if i % 3 == 0 { await send("POST", "\(dsURL)/_admin/assets/\(1 + (i * 389 + 3) % n)/vulnerabilities/", ["add": [1]]) }
+                await send(.patch, "\(dsURL)/_admin/assets/\(pk)/", ["name": .string("renamed-\(i)")])
+                if i % 2 == 0 { await send(.delete, "\(dsURL)/_admin/assets/\(1 + (i * 193 + 7) % n)/", .null) }
+                if i % 3 == 0 { await send(.post, "\(dsURL)/_admin/assets/\(1 + (i * 389 + 3) % n)/vulnerabilities/", ["add": [1]]) }
             }
             let incremental = try await measure("incremental \(n)")
             for f in [full, incremental] {

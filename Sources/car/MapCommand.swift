@@ -32,12 +32,16 @@ struct Map: AsyncParsableCommand {
     @Flag(help: "Pretty-print envelopes (the default on a terminal).")
     var pretty = false
 
+    func validate() throws {
+        _ = try NameValue.parse(params, option: "--param")
+    }
+
     func run() async throws {
         var options = MapCommand.Options(definitionPath: definition, recordsPath: records, reportTime: reportTime ?? WallClock.nowMs())
         options.source = source
         options.pageSize = pageSize
         options.pretty = pretty || Console.isTerminal(1)
-        options.parameters = try NameValue.parse(params, option: "--param")
+        options.parameters = try NameValue.parse(params, option: "--param")  // checked in validate()
         let output = await MapCommand.run(options)
         for e in output.envelopes { Console.out(e + "\n") }
         for m in output.messages { Console.err(m + "\n") }

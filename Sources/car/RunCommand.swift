@@ -138,6 +138,23 @@ struct Run: AsyncParsableCommand {
         case full, incremental
     }
 
+    /// Parameter values from --param and from flags named after the definition's parameters.
+    var parameters: [String: String] = [:]
+
+    enum CodingKeys: String, CodingKey {
+        case definition, connectionTest, dryRun, mode, since, reportTime, output, summary, strict, car, framework, params, rest
+    }
+
+    /// Usage errors here are reported with this command's usage.
+    mutating func validate() throws {
+        parameters = try NameValue.parse(params, option: "--param")
+        do {
+            for (k, v) in try ParameterFlags.parse(rest, definitionPath: definition) { parameters[k] = v }
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
     func run() async throws {
         var options = RunOptions(definitionPath: definition)
         options.connectionTest = connectionTest
@@ -150,13 +167,7 @@ struct Run: AsyncParsableCommand {
         options.strict = strict
         car.apply(to: &options)
         framework.apply(to: &options)
-        options.parameters = try NameValue.parse(params, option: "--param")
-        // Flags named after the definition's parameters.
-        do {
-            for (k, v) in try ParameterFlags.parse(rest, definitionPath: definition) { options.parameters[k] = v }
-        } catch {
-            throw ValidationError(error.description)
-        }
+        options.parameters = parameters
         options.environment = ProcessEnvironment.all()
         let interruption = RunInterruption()
         options.interruption = interruption

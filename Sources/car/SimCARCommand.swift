@@ -44,16 +44,21 @@ struct SimCAR: AsyncParsableCommand {
             help: "The GraphQL operators read-back may use, comma-separated (default: all it implements); others get 400 with a GraphQL error. CAR's confirmed ones: _and,_eq,_lte.")
     var graphqlOps: String?
 
+    /// The operators of --graphql-ops.
+    var operators: Set<String>? {
+        graphqlOps.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
+    }
+
+    func validate() throws {
+        let unknown = (operators ?? []).subtracting(CARSimulatorOptions.implementedOperators)
+        if !unknown.isEmpty {
+            throw ValidationError("--graphql-ops: unknown operator \(unknown.sorted().joined(separator: ", ")); known: \(CARSimulatorOptions.implementedOperators.sorted().joined(separator: ","))")
+        }
+    }
+
     func run() async throws {
         var options = CARSimulatorOptions()
-        if let graphqlOps {
-            let ops = Set(graphqlOps.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
-            let unknown = ops.subtracting(CARSimulatorOptions.implementedOperators)
-            if !unknown.isEmpty {
-                throw ValidationError("--graphql-ops: unknown operator \(unknown.sorted().joined(separator: ", ")); known: \(CARSimulatorOptions.implementedOperators.sorted().joined(separator: ","))")
-            }
-            options.graphqlOperators = ops
-        }
+        options.graphqlOperators = operators
         options.port = port
         options.dataDirectory = data
         options.key = key

@@ -16,8 +16,12 @@ struct SimEdit: AsyncParsableCommand {
     @Argument(help: "The simulator's base URL.")
     var url: String
 
+    enum Action: String, ExpressibleByArgument, CaseIterable {
+        case create, update, delete, link
+    }
+
     @Argument(help: "create, update, delete or link.")
-    var action: String
+    var action: Action
 
     @Argument(help: "The route (assets, sites, ...), then a pk, a field and JSON as the action needs.")
     var arguments: [String]
@@ -26,14 +30,14 @@ struct SimEdit: AsyncParsableCommand {
         let request: HTTPRequest
         let base = url.hasSuffix("/") ? String(url.dropLast()) : url
         switch (action, arguments.count) {
-        case ("create", 2):
-            request = HTTPRequest(method: "POST", url: "\(base)/_admin/\(arguments[0])/", body: Array(arguments[1].utf8))
-        case ("update", 3):
-            request = HTTPRequest(method: "PATCH", url: "\(base)/_admin/\(arguments[0])/\(arguments[1])/", body: Array(arguments[2].utf8))
-        case ("delete", 2):
-            request = HTTPRequest(method: "DELETE", url: "\(base)/_admin/\(arguments[0])/\(arguments[1])/")
-        case ("link", 4):
-            request = HTTPRequest(method: "POST", url: "\(base)/_admin/\(arguments[0])/\(arguments[1])/\(arguments[2])/", body: Array(arguments[3].utf8))
+        case (.create, 2):
+            request = HTTPRequest(method: .post, url: "\(base)/_admin/\(arguments[0])/", body: Array(arguments[1].utf8))
+        case (.update, 3):
+            request = HTTPRequest(method: .patch, url: "\(base)/_admin/\(arguments[0])/\(arguments[1])/", body: Array(arguments[2].utf8))
+        case (.delete, 2):
+            request = HTTPRequest(method: .delete, url: "\(base)/_admin/\(arguments[0])/\(arguments[1])/")
+        case (.link, 4):
+            request = HTTPRequest(method: .post, url: "\(base)/_admin/\(arguments[0])/\(arguments[1])/\(arguments[2])/", body: Array(arguments[3].utf8))
         default:
             throw ValidationError("usage: create ROUTE JSON | update ROUTE PK JSON | delete ROUTE PK | link ROUTE PK FIELD JSON")
         }

@@ -11,7 +11,7 @@ func rawQuery(_ sim: CARSimulator, _ text: String) async throws -> (status: Int,
     let url = "http://127.0.0.1:\(sim.port)/api/car/v3/query"
     let auth = "Basic " + Base64.encode(Array("car-key:car-password".utf8))
     let response = try await CurlTransport().send(HTTPRequest(
-        method: "POST", url: url, headers: [("Authorization", auth), ("Content-Type", "application/json")],
+        method: .post, url: url, headers: [("Authorization", auth), ("Content-Type", "application/json")],
         body: JSONWriter().bytes(["query": .string(text)])))
     return (response.status, (try? JSONParser.parse(response.body)) ?? .null)
 }

@@ -17,7 +17,7 @@ struct CurlTransportTests {
         #expect(get.status == 200)
         #expect(String(decoding: get.body, as: UTF8.self) == #"{"method":"GET","path":"/a/?q=1","x":"yes","body":0}"#)
         #expect(get.header("content-type") == "application/json")
-        let post = try await transport.send(HTTPRequest(method: "POST", url: server.baseURL + "/b", body: Array(repeating: 65, count: 5000)))
+        let post = try await transport.send(HTTPRequest(method: .post, url: server.baseURL + "/b", body: Array(repeating: 65, count: 5000)))
         #expect(String(decoding: post.body, as: UTF8.self) == #"{"method":"POST","path":"/b","x":"","body":5000}"#)
     }
 

@@ -91,12 +91,12 @@ struct CARSimulatorTests {
         let sim = try CARSimulator(options: { var o = CARSimulatorOptions(); o.databaseReady = true; return o }())
         defer { sim.stop() }
         let transport = CurlTransport()
-        let response = try await transport.send(HTTPRequest(method: "POST", url: sim.adminURL + "/faults",
+        let response = try await transport.send(HTTPRequest(method: .post, url: sim.adminURL + "/faults",
                                                              body: Array(#"{"fail": [{"path": "databases", "status": 504, "count": 1}]}"#.utf8)))
         #expect(response.status == 200)
         await expectFailure(10, containing: "status 504") { _ = try await carClient(sim).databaseStatus() }
         #expect(try await carClient(sim).databaseStatus().ready)
-        let dropped = try await transport.send(HTTPRequest(method: "POST", url: sim.adminURL + "/faults", body: Array(#"{"drop": 1}"#.utf8)))
+        let dropped = try await transport.send(HTTPRequest(method: .post, url: sim.adminURL + "/faults", body: Array(#"{"drop": 1}"#.utf8)))
         #expect(dropped.status == 200)
         // A dropped connection counts as 503 and is retried.
         #expect(try await carClient(sim).databaseStatus().ready)

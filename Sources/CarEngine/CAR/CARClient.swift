@@ -93,7 +93,7 @@ public final class CARClient: Sendable {
 
     /// Sends one call; retries 403/429/503 and connection errors (as 503) up to 3 times with
     /// exponential backoff, except for PATCH. Returns the final answer whatever its status.
-    func call(_ name: String, _ method: String, _ path: String, query: [(String, String)] = [], body: JSON? = nil, v3: Bool = false,
+    func call(_ name: String, _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: JSON? = nil, v3: Bool = false,
               bodyBytes: [UInt8]? = nil) async throws -> Answer
     {
         counters.withLock { $0[name, default: 0] += 1 }
@@ -127,7 +127,7 @@ public final class CARClient: Sendable {
                 status = 503
                 transportMessage = error.message
             }
-            if [403, 429, 503].contains(status) && method != "PATCH" && retries < Self.maxRetries {
+            if [403, 429, 503].contains(status) && method != .patch && retries < Self.maxRetries {
                 let delay = connection.retryDelayMs << retries
                 let reason = transportMessage ?? "status \(status)"
                 logger.info("CAR \(name) (\(method) \(redactor.redact(url))): \(reason); retry \(retries + 1) of \(Self.maxRetries) in \(delay) ms", label: "car-service")
@@ -142,13 +142,13 @@ public final class CARClient: Sendable {
         }
     }
 
-    func failure(_ name: String, _ method: String, _ path: String, _ answer: Answer) -> RunFailure {
+    func failure(_ name: String, _ method: HTTPMethod, _ path: String, _ answer: Answer) -> RunFailure {
         let excerpt = DatasourceClient.excerpt(answer.raw)
         return RunFailure(Self.failureClass(status: answer.status),
                           redactor.redact("CAR \(name) failed: \(method) \(path): status \(answer.status)" + (excerpt.isEmpty ? "" : ": " + excerpt)))
     }
 
-    func expectSuccess(_ name: String, _ method: String, _ path: String, query: [(String, String)] = [], body: JSON? = nil,
+    func expectSuccess(_ name: String, _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: JSON? = nil,
                        v3: Bool = false) async throws -> JSON
     {
         let answer = try await call(name, method, path, query: query, body: body, v3: v3)
@@ -162,13 +162,13 @@ public final class CARClient: Sendable {
 
     /// The saved model state id, or nil ("none": non-200, or empty).
     public func modelStateID(source: String) async throws -> String? {
-        let answer = try await call("read model state", "GET", "source/" + Self.encodeSegment(source))
+        let answer = try await call("read model state", .get, "source/" + Self.encodeSegment(source))
         guard answer.status == 200, case .string(let id)? = answer.body["model_state_id"], !id.isEmpty else { return nil }
         return id
     }
 
     public func saveModelState(source: String, id: String) async throws {
-        _ = try await expectSuccess("save model state", "PATCH", "source", query: [("key", source)], body: ["model_state_id": .string(id)])
+        _ = try await expectSuccess("save model state", .patch, "source", query: [("key", source)], body: ["model_state_id": .string(id)])
     }
 
     // MARK: Imports
@@ -180,15 +180,15 @@ public final class CARClient: Sendable {
 
     /// Posts an import envelope already serialized; returns the job id.
     public func postImport(bytes: [UInt8]) async throws -> String {
-        let answer = try await call("import", "POST", "imports", bodyBytes: bytes)
+        let answer = try await call("import", .post, "imports", bodyBytes: bytes)
         guard (200..<300).contains(answer.status), case .string(let id)? = answer.body["id"] else {
-            throw failure("import", "POST", "imports", answer)
+            throw failure("import", .post, "imports", answer)
         }
         return id
     }
 
     public func importStatus(_ ids: [String]) async throws -> ImportJobStatus {
-        let body = try await expectSuccess("import status", "GET", "importstatus", query: [("ids", ids.joined(separator: ","))])
+        let body = try await expectSuccess("import status", .get, "importstatus", query: [("ids", ids.joined(separator: ","))])
         var failed: [(id: String, error: String, statusCode: Int)] = []
         for e in body["error_imports"]?.arrayValue ?? [] {
             failed.append((renderString(e["id"] ?? .null), renderString(e["error"] ?? .null), Int(e["statusCode"]?.doubleValue ?? 500)))
@@ -205,7 +205,7 @@ public final class CARClient: Sendable {
         var requests = 0
         for chunk in Self.chunk(ids, maxCharacters: 1800) {
             let path = "source/\(Self.encodeSegment(source))/\(collection)"
-            _ = try await expectSuccess("delete vertices", "DELETE", path, query: [(byKey ? "keys" : "external_ids", chunk.joined(separator: ","))])
+            _ = try await expectSuccess("delete vertices", .delete, path, query: [(byKey ? "keys" : "external_ids", chunk.joined(separator: ","))])
             requests += 1
         }
         return requests
@@ -240,9 +240,9 @@ public final class CARClient: Sendable {
     }
 
     public func databaseStatus() async throws -> DatabaseStatus {
-        let answer = try await call("database status", "GET", "databases")
+        let answer = try await call("database status", .get, "databases")
         if answer.status == 400 { return DatabaseStatus(exists: false, graphName: "", collectionsWithoutIndexes: [], ready: false) }
-        guard answer.status == 200 else { throw failure("database status", "GET", "databases", answer) }
+        guard answer.status == 200 else { throw failure("database status", .get, "databases", answer) }
         let db = answer.body["databases"]?[0]
         return DatabaseStatus(
             exists: db != nil, graphName: db?["graph_name"]?.stringValue ?? "",
@@ -251,11 +251,11 @@ public final class CARClient: Sendable {
     }
 
     public func createDatabase() async throws -> String {
-        try jobID(await expectSuccess("create database", "POST", "databases"), "create database")
+        try jobID(await expectSuccess("create database", .post, "databases"), "create database")
     }
 
     public func patchDatabase(_ body: JSON) async throws -> String {
-        try jobID(await expectSuccess("create graph or indexes", "PATCH", "databases", body: body), "create graph or indexes")
+        try jobID(await expectSuccess("create graph or indexes", .patch, "databases", body: body), "create graph or indexes")
     }
 
     func jobID(_ body: JSON, _ what: String) throws -> String {
@@ -267,7 +267,7 @@ public final class CARClient: Sendable {
     public func waitForJob(_ id: String, what: String) async throws {
         var delay = connection.pollDelayMs
         while true {
-            let body = try await expectSuccess("job status", "GET", "jobstatus/" + Self.encodeSegment(id))
+            let body = try await expectSuccess("job status", .get, "jobstatus/" + Self.encodeSegment(id))
             switch body["status"]?.stringValue?.uppercased() {
             case "COMPLETE": return
             case "ERROR", "FAILED":
@@ -280,42 +280,42 @@ public final class CARClient: Sendable {
     }
 
     public func enterFullImport(source: String) async throws {
-        let id = try jobID(await expectSuccess("enter full import", "POST", "source/\(Self.encodeSegment(source))/full-import-in-progress"), "enter full import")
+        let id = try jobID(await expectSuccess("enter full import", .post, "source/\(Self.encodeSegment(source))/full-import-in-progress"), "enter full import")
         try await waitForJob(id, what: "enter full import")
     }
 
     public func leaveFullImport(source: String) async throws {
-        let id = try jobID(await expectSuccess("leave full import", "DELETE", "source/\(Self.encodeSegment(source))/full-import-in-progress"), "leave full import")
+        let id = try jobID(await expectSuccess("leave full import", .delete, "source/\(Self.encodeSegment(source))/full-import-in-progress"), "leave full import")
         try await waitForJob(id, what: "leave full import")
     }
 
     // MARK: Read-back, patches, schemas
 
     public func patchVertex(collection: String, externalID: String, _ body: JSON) async throws {
-        _ = try await expectSuccess("patch vertex", "PATCH", collection, query: [("external_id", externalID)], body: body)
+        _ = try await expectSuccess("patch vertex", .patch, collection, query: [("external_id", externalID)], body: body)
     }
 
     public func patchEdge(collection: String, source: String, from: String, to: String, _ body: JSON) async throws {
-        _ = try await expectSuccess("patch edge", "PATCH", collection, query: [("source", source), ("from", from), ("to", to)], body: body)
+        _ = try await expectSuccess("patch edge", .patch, collection, query: [("source", source), ("from", from), ("to", to)], body: body)
     }
 
     /// The installed schema extension, or nil.
     public func schemaExtension(key: String) async throws -> JSON? {
-        let answer = try await call("read schema extension", "GET", "carSchema/" + Self.encodeSegment(key), v3: true)
+        let answer = try await call("read schema extension", .get, "carSchema/" + Self.encodeSegment(key), v3: true)
         if answer.status == 404 { return nil }
-        guard answer.status == 200 else { throw failure("read schema extension", "GET", "carSchema/\(key)", answer) }
+        guard answer.status == 200 else { throw failure("read schema extension", .get, "carSchema/\(key)", answer) }
         return answer.body
     }
 
     public func postSchemaExtension(_ body: JSON) async throws {
-        _ = try await expectSuccess("post schema extension", "POST", "carSchema", body: body, v3: true)
+        _ = try await expectSuccess("post schema extension", .post, "carSchema", body: body, v3: true)
     }
 
     /// CAR's import schema (v3), or nil when the service does not offer it (404).
     public func importSchema() async throws -> JSON? {
-        let answer = try await call("import schema", "GET", "importSchema", query: [("version", "v2")], v3: true)
+        let answer = try await call("import schema", .get, "importSchema", query: [("version", "v2")], v3: true)
         if answer.status == 404 { return nil }
-        guard answer.status == 200 else { throw failure("import schema", "GET", "importSchema", answer) }
+        guard answer.status == 200 else { throw failure("import schema", .get, "importSchema", answer) }
         return answer.body["schema"]
     }
 }

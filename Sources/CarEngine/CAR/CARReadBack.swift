@@ -165,7 +165,7 @@ extension CARClient {
     }
 
     func read(_ query: CARQuery) async throws -> ReadBack {
-        let answer = try await call("query", "POST", "query", body: ["query": .string(query.text)], v3: true)
+        let answer = try await call("query", .post, "query", body: ["query": .string(query.text)], v3: true)
         if answer.status == 404 { return .documents([]) }
         let errors = answer.body["errors"]?.arrayValue ?? []
         let data = answer.body["data"]
@@ -173,7 +173,7 @@ extension CARClient {
             let message = errors.first.flatMap { $0["message"].map(renderString) } ?? DatasourceClient.excerpt(answer.raw)
             return .rejected(redactor.redact("status \(answer.status)" + (message.isEmpty ? "" : ": " + message)))
         }
-        guard (200..<300).contains(answer.status) else { throw failure("query", "POST", "query", answer) }
+        guard (200..<300).contains(answer.status) else { throw failure("query", .post, "query", answer) }
         guard let data, case .object = data else {
             throw RunFailure(.recoverable, "CAR query failed: POST query: status \(answer.status), but the answer has no data object")
         }

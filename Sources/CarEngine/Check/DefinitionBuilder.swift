@@ -215,14 +215,14 @@ struct DefinitionBuilder {
     mutating func request(_ node: YAMLNode?, scope: Scope) -> RequestSpec {
         var r = RequestSpec()
         guard let node else { return r }
-        r.method = text(node, "method") ?? "GET"
+        r.method = text(node, "method").flatMap(HTTPMethod.init) ?? .get
         r.path = template(node["path"], scope: scope)
         r.query = queryMap(node["query"], scope: scope)
         r.headers = templateMap(node["headers"], scope: scope)
         r.body = body(node["body"], scope: scope)
         r.allowRedirects = bool(node, "allow_redirects") ?? false
         r.timeoutMs = duration(node, "timeout")
-        if r.body != nil && r.method == "GET" {
+        if r.body != nil && r.method == .get {
             warning("a GET request with a body; most servers ignore it (set method: POST?)", keyNode(node, "body")?.location)
         }
         return r

@@ -94,7 +94,7 @@ final class AuthSession: Sendable {
             if let audience { form.append(("audience", try client.render(audience, ctx, "auth audience"))) }
             for (n, t) in extra { form.append((n, try client.render(t, ctx, "auth \(n)"))) }
             var request = PreparedRequest(
-                method: "POST", url: URLs.join(client.baseURL, try client.render(urlTemplate, ctx, "auth token_url")),
+                method: .post, url: URLs.join(client.baseURL, try client.render(urlTemplate, ctx, "auth token_url")),
                 timeoutMs: client.definition.datasource.requestTimeoutMs, followRedirects: false)
             request.headers = client.defaultHeaders
             request.setHeader("Accept", "application/json")

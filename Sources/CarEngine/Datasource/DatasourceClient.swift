@@ -105,7 +105,7 @@ public final class DatasourceClient: Sendable {
                 prepared = try prepare(endpoint.request, ctx, what: what)
                 prepared.url = url
                 prepared.query = []
-                prepared.method = "GET"
+                prepared.method = .get
                 prepared.body = nil
             } else {
                 prepared = try prepare(
@@ -180,7 +180,7 @@ public final class DatasourceClient: Sendable {
             spec.query = []
             var prepared = try prepare(spec, ctx, what: "endpoint \(name) by id", extraQuery: by.query, path: by.path ?? endpoint.request.path,
                                        bodyOverride: by.body)
-            if by.body != nil && endpoint.request.method == "GET" { prepared.method = "POST" }
+            if by.body != nil && endpoint.request.method == .get { prepared.method = .post }
             if prepared.fullURL.utf8.count > by.maxURLLength && chunk.count > 1 {
                 chunks.append(Array(chunk[(chunk.count / 2)...]))
                 chunks.append(Array(chunk[..<(chunk.count / 2)]))
@@ -206,7 +206,7 @@ public final class DatasourceClient: Sendable {
     /// The record at a hyperlink (a GET with the datasource's auth).
     public func follow(_ url: String) async throws -> JSON {
         let target = URLs.isAbsolute(url) ? url : URLs.join(baseURL, url)
-        var prepared = PreparedRequest(method: "GET", url: target, timeoutMs: definition.datasource.requestTimeoutMs, followRedirects: false)
+        var prepared = PreparedRequest(method: .get, url: target, timeoutMs: definition.datasource.requestTimeoutMs, followRedirects: false)
         prepared.headers = defaultHeaders
         prepared.setHeader("Accept", "application/json")
         let exchange = try await execute(prepared, endpoint: nil, what: "follow")

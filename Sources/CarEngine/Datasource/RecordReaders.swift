@@ -96,7 +96,7 @@ extension DatasourceClient {
     }
 
     /// A body that is not JSON: the error mappings decide, as for any other response.
-    func unparseableBody(_ response: HTTPResponse, url: String, method: String, endpoint: Endpoint, what: String) -> Error {
+    func unparseableBody(_ response: HTTPResponse, url: String, method: HTTPMethod, endpoint: Endpoint, what: String) -> Error {
         let outcome = ErrorPolicy.Outcome.unparseable(response)
         let request = PreparedRequest(method: method, url: url, timeoutMs: 0, followRedirects: false)
         let detail = describe(outcome, request: request, url: url, what: what)
@@ -109,7 +109,7 @@ extension DatasourceClient {
 
     /// Reads a top-level JSON array from a stream, handing on records a chunk at a time; a body
     /// that is not an array is parsed whole at the end, for the failure to say what it is.
-    func consumeArray(_ stream: BodyStream, endpoint: Endpoint, what: String, url: String, method: String,
+    func consumeArray(_ stream: BodyStream, endpoint: Endpoint, what: String, url: String, method: HTTPMethod,
                       _ body: ([JSON]) async throws -> Void) async throws -> Int
     {
         var splitter = ArrayElementSplitter()

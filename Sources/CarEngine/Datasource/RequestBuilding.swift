@@ -2,7 +2,7 @@ import MappingDSL
 
 /// A request ready to send, before auth is applied.
 struct PreparedRequest: Sendable {
-    var method: String
+    var method: HTTPMethod
     var url: String
     var query: [(name: String, value: String)] = []
     var headers: [(name: String, value: String)] = []

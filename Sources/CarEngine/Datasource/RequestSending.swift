@@ -9,7 +9,7 @@ struct Exchange: Sendable {
     /// An error mapping said to ignore the failure: no records.
     var ignored: Bool
     var url: String
-    var method = "GET"
+    var method = HTTPMethod.get
     /// Records handed on while the body arrived (streamed requests).
     var streamed = 0
 }

@@ -27,7 +27,7 @@ public enum DefinitionFormat {
         ])
 
     static let requestFields: [ObjectShape.Field] = [
-        optional("method", .choice(["GET", "POST", "PUT", "PATCH", "DELETE"], "The HTTP method (default GET).")),
+        optional("method", .choice(HTTPMethod.allCases.filter { $0 != .head }.map(\.rawValue), "The HTTP method (default GET).")),
         optional("path", .template("The path, relative to the datasource's base_url, or an absolute URL.")),
         optional("query", .map(keyPattern: nil, keyDescription: "query parameter", value: queryValue, "Query parameters.")),
         optional("headers", .map(keyPattern: nil, keyDescription: "header name", value: .template("A header value."), "Request headers.")),

@@ -10,7 +10,7 @@ public enum BodySpec: Sendable {
 
 /// An HTTP request as declared.
 public struct RequestSpec: Sendable {
-    public var method: String = "GET"
+    public var method = HTTPMethod.get
     public var path: Template?
     public var query: [(name: String, values: [Template])] = []
     public var headers: [(name: String, value: Template)] = []

@@ -103,9 +103,9 @@ public final class CurlTransport: HTTPTransport {
             if let key = tls.clientKey { car_curl_setopt_string(handle, CURLOPT_SSLKEY, key) }
 
             switch request.method {
-            case "GET": car_curl_setopt_long(handle, CURLOPT_HTTPGET, 1)
-            case "HEAD": car_curl_setopt_long(handle, CURLOPT_NOBODY, 1)
-            default: car_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
+            case .get: car_curl_setopt_long(handle, CURLOPT_HTTPGET, 1)
+            case .head: car_curl_setopt_long(handle, CURLOPT_NOBODY, 1)
+            default: car_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method.rawValue)
             }
             if let body = request.body {
                 car_curl_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))

@@ -1,6 +1,13 @@
+/// An HTTP method.
+public enum HTTPMethod: String, Sendable, CaseIterable, CustomStringConvertible {
+    case get = "GET", post = "POST", put = "PUT", patch = "PATCH", delete = "DELETE", head = "HEAD"
+
+    public var description: String { rawValue }
+}
+
 /// An HTTP request to send.
 public struct HTTPRequest: Sendable {
-    public var method: String
+    public var method: HTTPMethod
     public var url: String
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]?
@@ -9,7 +16,7 @@ public struct HTTPRequest: Sendable {
     public var timeoutMs: Int64
     public var tls: TLSOptions
 
-    public init(method: String = "GET", url: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil,
+    public init(method: HTTPMethod = .get, url: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil,
                 followRedirects: Bool = false, connectTimeoutMs: Int64 = 10_000, timeoutMs: Int64 = 60_000, tls: TLSOptions = TLSOptions())
     {
         self.method = method
