@@ -50,10 +50,27 @@ public enum YAMLLoader {
     private static func firstInvalidUTF8(_ bytes: [UInt8]) -> (Int, Int, Int) {
         let offset = UTF8Check.firstInvalid(in: bytes) ?? max(0, bytes.count - 1)
         // Line and column of the offset; the bytes before it are valid UTF-8.
-        let before = String(decoding: bytes[0..<offset], as: UTF8.self)
+        var position = TextPosition()
+        for u in String(decoding: bytes[0..<offset], as: UTF8.self).unicodeScalars { position.advance(past: u) }
+        return (offset, position.line, position.column)
+    }
+
+    private static func firstControlCharacter(_ text: String) -> (Int, Int)? {
+        var position = TextPosition()
+        for u in text.unicodeScalars {
+            let control = (u.value < 0x20 && u != "\t" && u != "\r" && u != "\n") || u.value == 0x7F
+            if control || u == "\u{FEFF}" && !(position.line == 1 && position.column == 1) { return (position.line, position.column) }
+            position.advance(past: u)
+        }
+        return nil
+    }
+
+    /// A line and column (1-based) in a text, scalar by scalar.
+    struct TextPosition {
         var line = 1
         var column = 1
-        for u in before.unicodeScalars {
+
+        mutating func advance(past u: Unicode.Scalar) {
             if u == "\n" {
                 line += 1
                 column = 1
@@ -61,24 +78,6 @@ public enum YAMLLoader {
                 column += 1
             }
         }
-        return (offset, line, column)
-    }
-
-    private static func firstControlCharacter(_ text: String) -> (Int, Int)? {
-        var line = 1
-        var column = 1
-        for u in text.unicodeScalars {
-            if u == "\n" {
-                line += 1
-                column = 1
-                continue
-            }
-            if (u.value < 0x20 && u != "\t" && u != "\r") || u.value == 0x7F || u == "\u{FEFF}" && !(line == 1 && column == 1) {
-                return (line, column)
-            }
-            column += 1
-        }
-        return nil
     }
 
     /// Rejects documents nested deeper than `maxDepth`, before libyaml and Yams (whose composer

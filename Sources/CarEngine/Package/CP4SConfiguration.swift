@@ -48,30 +48,29 @@ public enum CP4SConfiguration {
             "group": .string(info.group ?? info.name),
         ]
         for p in definition.parameters where p.section == "connection" { connection[p.name] = field(p) }
+        return ["connection": .object(connection), "configuration": .object(sections(definition, typed: true, field))]
+    }
+
+    /// The `configuration` sections (auth, parameter) with a member per parameter; `typed`
+    /// adds `"type": "fields"` as config.json has it.
+    static func sections(_ definition: ConnectorDefinition, typed: Bool, _ member: (Parameter) -> JSON) -> JSONObject {
         var configuration = JSONObject()
         for section in configurationSections {
             let members = definition.parameters.filter { $0.section == section }
             if members.isEmpty { continue }
             var fields = JSONObject()
-            fields["type"] = "fields"
-            for p in members { fields[p.name] = field(p) }
+            if typed { fields["type"] = "fields" }
+            for p in members { fields[p.name] = member(p) }
             configuration[section] = .object(fields)
         }
-        return ["connection": .object(connection), "configuration": .object(configuration)]
+        return configuration
     }
 
     /// The connector's own lang_en.json, before the merge.
     public static func connectorLanguage(_ definition: ConnectorDefinition) -> JSON {
         var connection = JSONObject()
         for p in definition.parameters where p.section == "connection" { connection[p.name] = labels(p) }
-        var configuration = JSONObject()
-        for section in configurationSections {
-            let members = definition.parameters.filter { $0.section == section }
-            if members.isEmpty { continue }
-            var fields = JSONObject()
-            for p in members { fields[p.name] = labels(p) }
-            configuration[section] = .object(fields)
-        }
+        let configuration = sections(definition, typed: false, labels)
         var out = JSONObject()
         if !connection.isEmpty { out["connection"] = .object(connection) }
         out["configuration"] = .object(configuration)

@@ -81,13 +81,12 @@ struct Cursor {
             }
             if c == 0x5C {
                 guard let e = peek(1) else { throw DSLError("unterminated string", at: start, length: pos - start) }
+                if let simple = e == 0x27 ? e : StringEscapes.byte(for: e) {
+                    out.append(simple)
+                    pos += 2
+                    continue
+                }
                 switch e {
-                case 0x27, 0x22, 0x5C, 0x2F: out.append(e)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "t"): out.append(0x09)
                 case UInt8(ascii: "u"):
                     let escStart = pos
                     pos += 2
@@ -110,8 +109,6 @@ struct Cursor {
                 default:
                     throw DSLError("invalid escape '\\\(Character(Unicode.Scalar(e)))' in a string", at: pos, length: 2)
                 }
-                pos += 2
-                continue
             }
             if c < 0x20 { throw DSLError("control character in a string", at: pos) }
             out.append(c)

@@ -51,15 +51,11 @@ extension JSONByteParser {
             guard pos < buffer.count else { break }
             let e = buffer[pos]
             pos += 1
+            if let simple = StringEscapes.byte(for: e) {
+                scratch.append(simple)
+                continue
+            }
             switch e {
-            case UInt8(ascii: "\""): scratch.append(0x22)
-            case UInt8(ascii: "\\"): scratch.append(0x5C)
-            case UInt8(ascii: "/"): scratch.append(0x2F)
-            case UInt8(ascii: "b"): scratch.append(0x08)
-            case UInt8(ascii: "f"): scratch.append(0x0C)
-            case UInt8(ascii: "n"): scratch.append(0x0A)
-            case UInt8(ascii: "r"): scratch.append(0x0D)
-            case UInt8(ascii: "t"): scratch.append(0x09)
             case UInt8(ascii: "u"):
                 let escapeStart = pos - 2
                 var scalar = try parseHex4()

@@ -216,3 +216,20 @@ public enum Network {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+/// The one-letter escapes of JSON strings (`\n`, `\t`, `\"`, ...), shared by the JSON parser
+/// and the expression language's string literals.
+enum StringEscapes {
+    /// The byte `\<e>` stands for; nil for `u` and for what is not a JSON escape.
+    static func byte(for e: UInt8) -> UInt8? {
+        switch e {
+        case 0x22, 0x5C, 0x2F: return e
+        case UInt8(ascii: "b"): return 0x08
+        case UInt8(ascii: "f"): return 0x0C
+        case UInt8(ascii: "n"): return 0x0A
+        case UInt8(ascii: "r"): return 0x0D
+        case UInt8(ascii: "t"): return 0x09
+        default: return nil
+        }
+    }
+}
