@@ -1,3 +1,4 @@
+import CarSimulators
 import Testing
 
 @testable import CarEngine
@@ -159,5 +160,31 @@ struct CatalogueReferenceTests {
     @Test func theCommittedCatalogueIsTheGeneratedOne() {
         // Regenerate with: swift run car catalogue --markdown > docs/catalogue.md
         expectGolden(CARCatalogue.core.markdown, path: Repo.root + "/docs/catalogue.md")
+    }
+}
+
+@Suite("JSON Schema patterns without the regex engine")
+struct SchemaPatternTests {
+    /// The patterns of CAR's import schema (v2), and one the fast path does not take.
+    static let patterns = [
+        #"^[a-zA-Z0-9_:@=;!''%\-\.\(\)\+\,\$\*]+$"#, #"^[a-fA-F0-9:\.]+$"#, #"^[^&#^|?<>\[\]]+$"#,
+        #"^(?:[0-9A-Fa-f]{2}(:))(?:[0-9A-Fa-f]{2}\1){4,6}(?:[0-9A-Fa-f]{2,4}){0,1}|(?:[0-9A-Fa-f]{4}(:)){3}(?:[0-9A-Fa-f]{4})$"#,
+    ]
+
+    @Test(arguments: patterns)
+    func theFastPathAgreesWithTheRegexEngine(pattern: String) throws {
+        let schema = try JSONSchema(["type": "string", "pattern": .string(pattern)])
+        let regex = try Regex(pattern)
+        let alphabet = Array("aZ09_:@=;!'%-.()+,$*&#^|?<>[]/ é\u{1F600}fF".unicodeScalars)
+        var rng = SplitMix64(seed: 42)
+        var samples = ["", "a", "10.0.0.1", "fe80::1", "web-1.example.com", "a&b", "00:11:22:33:44:55", "ZZ"]
+        for _ in 0..<3000 {
+            let n = Int(rng.next() % 12)
+            samples.append(String(String.UnicodeScalarView((0..<n).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] })))
+        }
+        for s in samples {
+            let expected = (try? regex.firstMatch(in: s)) != nil
+            #expect(schema.validate(.string(s)).isEmpty == expected, "pattern \(pattern), string '\(s)'")
+        }
     }
 }

@@ -20,8 +20,10 @@ public final class JSONSchema: Sendable {
         node = try Node.compile(document, root: document, refs: &refs, depth: 0)
     }
 
-    /// Every failure of `value`; empty when valid.
+    /// Every failure of `value`; empty when valid. Valid values (nearly all) take a path that
+    /// builds no failure text.
     public func validate(_ value: JSON) -> [Failure] {
+        if node.accepts(value) { return [] }
         var failures: [Failure] = []
         node.validate(value, path: "", into: &failures)
         return failures
@@ -35,6 +37,82 @@ public final class JSONSchema: Sendable {
     fileprivate struct SharedRegex: @unchecked Sendable {
         let source: String
         let regex: Regex<AnyRegexOutput>
+        /// The same pattern as a set of ASCII bytes, when it is `^[...]+$` or `^[^...]+$`.
+        let characterClass: ASCIIClass?
+
+        init(source: String, regex: Regex<AnyRegexOutput>) {
+            self.source = source
+            self.regex = regex
+            characterClass = ASCIIClass(pattern: source)
+        }
+
+        func matches(_ s: String) -> Bool {
+            if let characterClass { return characterClass.matchesWhole(s) }
+            return (try? regex.firstMatch(in: s)) != nil
+        }
+    }
+
+    /// `^[a-z0-9_.\-]+$` (or negated, `^[^&#]+$`) as a 128-bit set: the patterns of CAR's import
+    /// schema for keys and names, matched without the regex engine.
+    fileprivate struct ASCIIClass: Sendable {
+        var bits: (UInt64, UInt64) = (0, 0)
+        var negated = false
+
+        init?(pattern: String) {
+            var chars = Array(pattern.unicodeScalars)
+            guard chars.count >= 6, chars.first == "^", chars.last == "$", chars[1] == "[" else { return nil }
+            guard chars[chars.count - 2] == "+", chars[chars.count - 3] == "]" else { return nil }
+            chars = Array(chars[2..<(chars.count - 3)])
+            var i = 0
+            if chars.first == "^" {
+                negated = true
+                i = 1
+            }
+            var members: [UInt8] = []
+            while i < chars.count {
+                var c = chars[i]
+                if c == "\\" {
+                    i += 1
+                    guard i < chars.count, chars[i].isASCII, !chars[i].properties.isAlphabetic else { return nil }
+                    c = chars[i]
+                } else if c == "[" || c == "]" {
+                    return nil
+                }
+                guard c.isASCII else { return nil }
+                if i + 2 < chars.count, chars[i + 1] == "-", chars[i + 2] != "\\", chars[i + 2].isASCII {
+                    let hi = chars[i + 2]
+                    guard c.value <= hi.value else { return nil }
+                    for v in c.value...hi.value { members.append(UInt8(v)) }
+                    i += 3
+                    continue
+                }
+                members.append(UInt8(c.value))
+                i += 1
+            }
+            for m in members {
+                if m < 64 { bits.0 |= 1 << UInt64(m) } else { bits.1 |= 1 << UInt64(m - 64) }
+            }
+        }
+
+        func contains(_ b: UInt8) -> Bool {
+            guard b < 128 else { return false }
+            return b < 64 ? bits.0 & (1 << UInt64(b)) != 0 : bits.1 & (1 << UInt64(b - 64)) != 0
+        }
+
+        /// Whether every character of a non-empty string is in (or, negated, out of) the class.
+        func matchesWhole(_ s: String) -> Bool {
+            var any = false
+            for b in s.utf8 {
+                any = true
+                if negated {
+                    // A non-ASCII byte is outside any ASCII class.
+                    if b < 128 && contains(b) { return false }
+                } else if !contains(b) {
+                    return false
+                }
+            }
+            return any
+        }
     }
 
     fileprivate final class Node: Sendable {
@@ -170,10 +248,50 @@ public final class JSONSchema: Sendable {
             }
         }
 
-        func isValid(_ v: JSON) -> Bool {
-            var f: [Failure] = []
-            validate(v, path: "", into: &f)
-            return f.isEmpty
+        func isValid(_ v: JSON) -> Bool { accepts(v) }
+
+        /// Whether the value is valid, without describing why not: no paths, no messages.
+        func accepts(_ v: JSON) -> Bool {
+            if let ref, !ref.node.accepts(v) { return false }
+            if let types, !types.contains(where: { Node.typeMatches(v, $0) }) { return false }
+            if let enumValues, !enumValues.contains(where: { JSONComparison.equal($0, v) }) { return false }
+            if let const, !JSONComparison.equal(const, v) { return false }
+            switch v {
+            case .object(let o):
+                for r in required where o[r] == nil { return false }
+                for (k, value) in o {
+                    if let (_, p) = properties.first(where: { $0.0 == k }) {
+                        if !p.accepts(value) { return false }
+                    } else {
+                        switch additional {
+                        case .allowed: break
+                        case .forbidden: return false
+                        case .schema(let s): if !s.accepts(value) { return false }
+                        }
+                    }
+                    if let propertyNames, !propertyNames.accepts(.string(k)) { return false }
+                }
+            case .array(let a):
+                if let items { for e in a where !items.accepts(e) { return false } }
+            case .string(let s):
+                if minLength != nil || maxLength != nil {
+                    let n = s.unicodeScalars.count
+                    if let m = minLength, n < m { return false }
+                    if let m = maxLength, n > m { return false }
+                }
+                if let pattern, !pattern.matches(s) { return false }
+            case .int, .double:
+                if let d = v.doubleValue {
+                    if let m = minimum, d < m { return false }
+                    if let m = maximum, d > m { return false }
+                }
+            default: break
+            }
+            for s in allOf where !s.accepts(v) { return false }
+            if !anyOf.isEmpty && !anyOf.contains(where: { $0.accepts(v) }) { return false }
+            if !oneOf.isEmpty && oneOf.filter({ $0.accepts(v) }).count != 1 { return false }
+            if let not, not.accepts(v) { return false }
+            return true
         }
 
         func validate(_ v: JSON, path: String, into failures: inout [Failure]) {
@@ -217,7 +335,7 @@ public final class JSONSchema: Sendable {
                     if let m = minLength, n < m { failures.append(Failure(path: path, message: "is shorter than \(m) characters")) }
                     if let m = maxLength, n > m { failures.append(Failure(path: path, message: "is longer than \(m) characters")) }
                 }
-                if let pattern, (try? pattern.regex.firstMatch(in: s)) == nil {
+                if let pattern, !pattern.matches(s) {
                     failures.append(Failure(path: path, message: "does not match the pattern \(pattern.source)"))
                 }
             case .int, .double:
