@@ -1,3 +1,4 @@
+import CarEngine
 import Foundation
 import Testing
 
@@ -66,5 +67,37 @@ struct CommandLineTests {
                                                environment: ["CONFIGURATION_AUTH_URL": server.baseURL, "CONFIGURATION_AUTH_PASSWORD": "admin",
                                                              "DATASOURCE_CONNECTION_TEST": "true"])
         #expect(viaEnvironment.status == 0)
+    }
+
+    @Test func theFrameworksVersionFlagNamesTheConnectorVersion() throws {
+        let server = try referenceAuthServer()
+        defer { server.stop() }
+        let run = try CarBinary.run(["run", "connectors/reference.yaml", "-connection-test", "-version", "1.2.3"],
+                                    environment: ["CONFIGURATION_AUTH_URL": server.baseURL, "CONFIGURATION_AUTH_PASSWORD": "admin"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("\"version\":\"1.2.3\""), "\(run.stderr)")
+        // car's own version is still car --version.
+        let own = try CarBinary.run(["--version"])
+        #expect(own.status == 0 && own.stdout.hasPrefix(CarEngineVersion.current))
+    }
+
+    @Test func anUnknownParameterIsAUsageErrorWithADidYouMean() throws {
+        let result = try CarBinary.run(["run", "connectors/reference.yaml", "--dry-run", "--param", "pasword=x"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("unknown parameter 'pasword' (--param pasword=...) (did you mean 'password'?)"), "\(result.stderr)")
+        let flag = try CarBinary.run(["run", "connectors/reference.yaml", "--dry-run", "--pasword", "x"])
+        #expect(flag.status == 2)
+        #expect(flag.stderr.contains("unknown option '--pasword' (did you mean 'password'?)") && flag.stderr.contains("Usage: car run"), "\(flag.stderr)")
+    }
+
+    @Test func configurationVariablesThatNameNoParameterAreAWarning() throws {
+        let server = try referenceAuthServer()
+        defer { server.stop() }
+        let run = try CarBinary.run(["run", "connectors/reference.yaml", "-connection-test"],
+                                    environment: ["CONFIGURATION_AUTH_URL": server.baseURL, "CONFIGURATION_AUTH_PASSWORD": "admin",
+                                                  "CONFIGURATION_AUTH_USERNAM": "admin"])
+        #expect(run.status == 0)
+        #expect(run.stderr.contains("CONFIGURATION_AUTH_USERNAM names no parameter of the reference connector (did you mean 'CONFIGURATION_AUTH_USERNAME'?)"),
+                "\(run.stderr)")
     }
 }
