@@ -161,6 +161,19 @@ struct MapperTests {
         #expect(output.messages.contains { $0.contains("no value for '_to_external_id' (its lookup found no record") }, "\(output.messages)")
     }
 
+    @Test func identityHashesAreThoseOfTheIdentities() throws {
+        var edge = JSONObject()
+        edge["_from_external_id"] = "17"
+        edge["_to"] = "ipaddress/10.0.0.5"
+        let catalogue = CARCatalogue.core
+        let edgeInfo = try #require(catalogue["asset_ipaddress"])
+        #expect(Hash64.identity(of: edge, in: edgeInfo) == Hash64.of(Mapper.identity(of: edge, in: edgeInfo)))
+        var vertex = JSONObject()
+        vertex["external_id"] = "17"
+        let vertexInfo = try #require(catalogue["asset"])
+        #expect(Hash64.identity(of: vertex, in: vertexInfo) == Hash64.of("17"))
+    }
+
     @Test func badRecordsFilesAreReported() async throws {
         let path = Repo.temporaryPath("bad-records.json")
         try FileIO.write(Array("{\"hosts\": [1,]}".utf8), to: path)

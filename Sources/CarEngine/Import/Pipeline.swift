@@ -79,7 +79,7 @@ actor Pipeline {
                 continue
             }
             record(vertex: object, collection: collection, info: info)
-            if !seen[collection, default: []].insert(Hash64.of(Mapper.identity(of: object, in: info))).inserted {
+            if !seen[collection, default: []].insert(Hash64.identity(of: object, in: info)).inserted {
                 counts(collection) { $0.duplicates += 1 }
                 continue
             }
@@ -99,7 +99,7 @@ actor Pipeline {
                 continue
             }
             record(edge: object, collection: collection, info: info)
-            if !seen[collection, default: []].insert(Hash64.of(Mapper.identity(of: object, in: info))).inserted {
+            if !seen[collection, default: []].insert(Hash64.identity(of: object, in: info)).inserted {
                 counts(collection) { $0.duplicates += 1 }
                 continue
             }

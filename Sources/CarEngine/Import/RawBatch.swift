@@ -2,13 +2,28 @@ import MappingDSL
 
 /// FNV-1a, 64 bits: a stable hash for de-duplication sets.
 enum Hash64 {
-    static func of(_ s: String) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+    static let seed: UInt64 = 0xCBF2_9CE4_8422_2325
+
+    static func of(_ s: String) -> UInt64 { adding(s, to: seed) }
+
+    /// The hash continued over more text.
+    static func adding(_ s: String, to hash: UInt64) -> UInt64 {
+        var h = hash
         for b in s.utf8 {
             h ^= UInt64(b)
             h = h &* 0x0000_0100_0000_01B3
         }
         return h
+    }
+
+    /// The hash of an object's identity in its collection (`Mapper.identity`), without building it.
+    static func identity(of object: JSONObject, in info: CollectionInfo) -> UInt64 {
+        switch info.kind {
+        case .vertex(let key):
+            return of(renderString(object[key.rawValue] ?? .null))
+        case .edge(_, _, let fromField, let toField):
+            return adding(renderString(object[toField] ?? .null), to: adding("\u{1F}", to: of(renderString(object[fromField] ?? .null))))
+        }
     }
 }
 

@@ -115,8 +115,48 @@ public final class JSONSchema: Sendable {
         }
     }
 
+    /// JSON Schema's type names as bits: a value's type is checked without comparing strings.
+    fileprivate struct TypeMask: OptionSet, Sendable {
+        let rawValue: UInt8
+        static let null = TypeMask(rawValue: 1), boolean = TypeMask(rawValue: 2), string = TypeMask(rawValue: 4)
+        static let array = TypeMask(rawValue: 8), object = TypeMask(rawValue: 16), integer = TypeMask(rawValue: 32)
+        static let number = TypeMask(rawValue: 64)
+
+        init(rawValue: UInt8) { self.rawValue = rawValue }
+
+        init(names: Set<String>) {
+            var m: TypeMask = []
+            for n in names {
+                switch n {
+                case "null": m.insert(.null)
+                case "boolean": m.insert(.boolean)
+                case "string": m.insert(.string)
+                case "array": m.insert(.array)
+                case "object": m.insert(.object)
+                case "integer": m.insert(.integer)
+                case "number": m.insert([.number, .integer])
+                default: break
+                }
+            }
+            self = m
+        }
+
+        func admits(_ v: JSON) -> Bool {
+            switch v {
+            case .null: return contains(.null)
+            case .bool: return contains(.boolean)
+            case .string: return contains(.string)
+            case .array: return contains(.array)
+            case .object: return contains(.object)
+            case .int: return contains(.integer)
+            case .double(let d): return contains(.number) || (contains(.integer) && d.rounded() == d && d.isFinite)
+            }
+        }
+    }
+
     fileprivate final class Node: Sendable {
         let types: Set<String>?
+        let typeMask: TypeMask?
         let enumValues: [JSON]?
         let const: JSON?
         let properties: [(String, Node)]
@@ -145,6 +185,7 @@ public final class JSONSchema: Sendable {
              not: Node?, pattern: SharedRegex?, minLength: Int?, maxLength: Int?, minimum: Double?, maximum: Double?, ref: RefBox?)
         {
             self.types = types
+            self.typeMask = types.map { TypeMask(names: $0) }
             self.enumValues = enumValues
             self.const = const
             self.properties = properties
@@ -253,7 +294,7 @@ public final class JSONSchema: Sendable {
         /// Whether the value is valid, without describing why not: no paths, no messages.
         func accepts(_ v: JSON) -> Bool {
             if let ref, !ref.node.accepts(v) { return false }
-            if let types, !types.contains(where: { Node.typeMatches(v, $0) }) { return false }
+            if let typeMask, !typeMask.admits(v) { return false }
             if let enumValues, !enumValues.contains(where: { JSONComparison.equal($0, v) }) { return false }
             if let const, !JSONComparison.equal(const, v) { return false }
             switch v {
