@@ -69,15 +69,7 @@ actor Pipeline {
     func vertices(_ objects: [JSONObject], collection: String) async throws {
         guard let info = definition.catalogue[collection] else { return }
         for object in objects {
-            counts(collection) { $0.mapped += 1 }
-            if let problems = validator?.problemsAsSent(object, collection: collection), let first = problems.first {
-                counts(collection) { $0.skipped += 1 }
-                let key = renderString(object[info.keyKind?.rawValue ?? "external_id"] ?? .null)
-                let field = first.path.split(separator: "/").first.map { "field '\($0)': " } ?? ""
-                warn("skipped invalid \(collection) \(key): \(field)\(first.message)")
-                if settings.strict { throw RunFailure(.datasourceData, "invalid \(collection) \(key) (--strict): \(field)\(first.message)") }
-                continue
-            }
+            guard try passes(object, collection: collection, info: info) else { continue }
             record(vertex: object, collection: collection, info: info)
             if !seen[collection, default: []].insert(Hash64.identity(of: object, in: info)).inserted {
                 counts(collection) { $0.duplicates += 1 }
@@ -87,17 +79,33 @@ actor Pipeline {
         }
     }
 
+    /// Counts a mapped object and checks it against the import schema (vertices as the framework
+    /// judges them, with the fields CAR derives from `_key`); an invalid one is skipped with a
+    /// warning, or fails the run with --strict.
+    func passes(_ object: JSONObject, collection: String, info: CollectionInfo) throws -> Bool {
+        counts(collection) { $0.mapped += 1 }
+        let problems = info.isEdge ? validator?.problems(object, collection: collection) : validator?.problemsAsSent(object, collection: collection)
+        guard let first = problems?.first else { return true }
+        counts(collection) { $0.skipped += 1 }
+        let subject: String
+        let detail: String
+        if info.isEdge {
+            subject = "\(collection) edge"
+            detail = first.description
+        } else {
+            subject = "\(collection) " + renderString(object[info.keyKind?.rawValue ?? "external_id"] ?? .null)
+            detail = (first.path.split(separator: "/").first.map { "field '\($0)': " } ?? "") + first.message
+        }
+        if settings.strict { throw RunFailure(.datasourceData, "invalid \(subject) (--strict): \(detail)") }
+        warn("skipped invalid \(subject): \(detail)")
+        return false
+    }
+
     /// Edges: validated, de-duplicated, held until the vertices are in.
     func edges(_ objects: [JSONObject], collection: String) throws {
         guard let info = definition.catalogue[collection] else { return }
         for object in objects {
-            counts(collection) { $0.mapped += 1 }
-            if let problems = validator?.problems(object, collection: collection), let first = problems.first {
-                counts(collection) { $0.skipped += 1 }
-                warn("skipped invalid \(collection) edge: \(first.description)")
-                if settings.strict { throw RunFailure(.datasourceData, "invalid \(collection) edge (--strict): \(first.description)") }
-                continue
-            }
+            guard try passes(object, collection: collection, info: info) else { continue }
             record(edge: object, collection: collection, info: info)
             if !seen[collection, default: []].insert(Hash64.identity(of: object, in: info)).inserted {
                 counts(collection) { $0.duplicates += 1 }
