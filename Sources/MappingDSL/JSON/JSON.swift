@@ -166,9 +166,15 @@ public struct JSONObject: Sendable, Sequence {
     }
 
     /// Iterates members as `(key, value)` pairs in insertion order.
-    public func makeIterator() -> AnyIterator<(key: String, value: JSON)> {
+    public func makeIterator() -> Iterator { Iterator(keys: keys, values: values) }
+
+    /// The members in insertion order (a concrete iterator: no allocation, no indirect calls).
+    public struct Iterator: IteratorProtocol {
+        let keys: [String]
+        let values: [JSON]
         var i = 0
-        return AnyIterator {
+
+        public mutating func next() -> (key: String, value: JSON)? {
             guard i < keys.count else { return nil }
             defer { i += 1 }
             return (keys[i], values[i])
