@@ -19,6 +19,28 @@ public struct ImportValidator: Sendable {
     public func problems(_ object: JSONObject, collection: String) -> [JSONSchema.Failure] {
         collections[collection]?.validate(.object(object)) ?? []
     }
+
+    /// One collection's check, looked up once for many objects.
+    func check(for collection: String) -> CollectionCheck {
+        CollectionCheck(schema: collections[collection], derived: Self.derivedFromKey[collection])
+    }
+}
+
+/// The import-schema check of one collection's objects.
+struct CollectionCheck {
+    let schema: JSONSchema?
+    /// Fields CAR derives from `_key` (vertices of key collections), filled in the validated copy.
+    let derived: [String]?
+
+    func problems(_ object: JSONObject, asSent: Bool) -> [JSONSchema.Failure] {
+        guard let schema else { return [] }
+        if asSent, let derived, let key = object["_key"], derived.contains(where: { object[$0] == nil }) {
+            var copy = object
+            for field in derived where copy[field] == nil { copy[field] = key }
+            return schema.validate(.object(copy))
+        }
+        return schema.validate(.object(object))
+    }
 }
 
 extension ImportValidator {
@@ -30,12 +52,7 @@ extension ImportValidator {
     /// Why the object is not valid, judged as the framework judges it: with the fields CAR
     /// derives from `_key`.
     public func problemsAsSent(_ object: JSONObject, collection: String) -> [JSONSchema.Failure] {
-        guard let derived = Self.derivedFromKey[collection], let key = object["_key"], derived.contains(where: { object[$0] == nil }) else {
-            return problems(object, collection: collection)
-        }
-        var copy = object
-        for field in derived where copy[field] == nil { copy[field] = key }
-        return problems(copy, collection: collection)
+        check(for: collection).problems(object, asSent: true)
     }
 }
 

@@ -68,25 +68,31 @@ actor Pipeline {
     /// Vertices: validated, de-duplicated, batched and sent.
     func vertices(_ objects: [JSONObject], collection: String) async throws {
         guard let info = definition.catalogue[collection] else { return }
+        let check = validator?.check(for: collection)
+        var seenHere = seen.removeValue(forKey: collection) ?? []
+        var tally = CollectionCounts()
+        defer {
+            seen[collection] = seenHere
+            counts(collection) { $0.mapped += tally.mapped; $0.skipped += tally.skipped; $0.duplicates += tally.duplicates }
+        }
         for object in objects {
-            guard try passes(object, collection: collection, info: info) else { continue }
+            tally.mapped += 1
+            guard try passes(object, collection: collection, info: info, check: check, tally: &tally) else { continue }
             record(vertex: object, collection: collection, info: info)
-            if !seen[collection, default: []].insert(Hash64.identity(of: object, in: info)).inserted {
-                counts(collection) { $0.duplicates += 1 }
+            if !seenHere.insert(Hash64.identity(of: object, in: info)).inserted {
+                tally.duplicates += 1
                 continue
             }
             try await add(object, collection: collection)
         }
     }
 
-    /// Counts a mapped object and checks it against the import schema (vertices as the framework
-    /// judges them, with the fields CAR derives from `_key`); an invalid one is skipped with a
+    /// Checks a mapped object against the import schema (vertices as the framework judges them,
+    /// with the fields CAR derives from `_key`); an invalid one is counted and skipped with a
     /// warning, or fails the run with --strict.
-    func passes(_ object: JSONObject, collection: String, info: CollectionInfo) throws -> Bool {
-        counts(collection) { $0.mapped += 1 }
-        let problems = info.isEdge ? validator?.problems(object, collection: collection) : validator?.problemsAsSent(object, collection: collection)
-        guard let first = problems?.first else { return true }
-        counts(collection) { $0.skipped += 1 }
+    func passes(_ object: JSONObject, collection: String, info: CollectionInfo, check: CollectionCheck?, tally: inout CollectionCounts) throws -> Bool {
+        guard let first = check?.problems(object, asSent: !info.isEdge).first else { return true }
+        tally.skipped += 1
         let subject: String
         let detail: String
         if info.isEdge {
@@ -104,11 +110,19 @@ actor Pipeline {
     /// Edges: validated, de-duplicated, held until the vertices are in.
     func edges(_ objects: [JSONObject], collection: String) throws {
         guard let info = definition.catalogue[collection] else { return }
+        let check = validator?.check(for: collection)
+        var seenHere = seen.removeValue(forKey: collection) ?? []
+        var tally = CollectionCounts()
+        defer {
+            seen[collection] = seenHere
+            counts(collection) { $0.mapped += tally.mapped; $0.skipped += tally.skipped; $0.duplicates += tally.duplicates }
+        }
         for object in objects {
-            guard try passes(object, collection: collection, info: info) else { continue }
+            tally.mapped += 1
+            guard try passes(object, collection: collection, info: info, check: check, tally: &tally) else { continue }
             record(edge: object, collection: collection, info: info)
-            if !seen[collection, default: []].insert(Hash64.identity(of: object, in: info)).inserted {
-                counts(collection) { $0.duplicates += 1 }
+            if !seenHere.insert(Hash64.identity(of: object, in: info)).inserted {
+                tally.duplicates += 1
                 continue
             }
             try edges.add(object, collection: collection)
