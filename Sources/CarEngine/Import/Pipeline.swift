@@ -69,17 +69,14 @@ actor Pipeline {
     func vertices(_ objects: [JSONObject], collection: String) async throws {
         guard let info = definition.catalogue[collection] else { return }
         let check = validator?.check(for: collection)
-        var seenHere = seen.removeValue(forKey: collection) ?? []
         var tally = CollectionCounts()
-        defer {
-            seen[collection] = seenHere
-            counts(collection) { $0.mapped += tally.mapped; $0.skipped += tally.skipped; $0.duplicates += tally.duplicates }
-        }
+        defer { counts(collection) { $0.mapped += tally.mapped; $0.skipped += tally.skipped; $0.duplicates += tally.duplicates } }
         for object in objects {
             tally.mapped += 1
             guard try passes(object, collection: collection, info: info, check: check, tally: &tally) else { continue }
             record(vertex: object, collection: collection, info: info)
-            if !seenHere.insert(Hash64.identity(of: object, in: info)).inserted {
+            // Not taken out of `seen` for the loop: `add` suspends, and the actor may run other calls then.
+            if !seen[collection, default: []].insert(Hash64.identity(of: object, in: info)).inserted {
                 tally.duplicates += 1
                 continue
             }
@@ -111,6 +108,7 @@ actor Pipeline {
     func edges(_ objects: [JSONObject], collection: String) throws {
         guard let info = definition.catalogue[collection] else { return }
         let check = validator?.check(for: collection)
+        // Taken out of `seen` for the loop: nothing in it suspends.
         var seenHere = seen.removeValue(forKey: collection) ?? []
         var tally = CollectionCounts()
         defer {
