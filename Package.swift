@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "car", targets: ["car"]),
         .library(name: "CarEngine", targets: ["CarEngine"]),
+        .library(name: "CarDefinition", targets: ["CarDefinition"]),
         .library(name: "MappingDSL", targets: ["MappingDSL"]),
     ],
     dependencies: [
@@ -24,26 +25,28 @@ let package = Package(
         ),
         .target(name: "MappingDSL"),
         .target(name: "LoopbackHTTP"),
+        // Definitions: YAML with locations, the format, checks, compilation. No network.
+        .target(name: "CarDefinition", dependencies: ["MappingDSL", .product(name: "Yams", package: "Yams")]),
         .target(
             name: "CarEngine",
             dependencies: [
-                "MappingDSL", "CCurl", .product(name: "Yams", package: "Yams"),
+                "CarDefinition", "MappingDSL", "CCurl",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Configuration", package: "swift-configuration"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "CarSimulators", dependencies: ["CarEngine", "MappingDSL", "LoopbackHTTP", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "CarSimulators", dependencies: ["CarEngine", "CarDefinition", "MappingDSL", "LoopbackHTTP", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "car",
             dependencies: [
-                "CarEngine", "MappingDSL", "CarSimulators", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CarEngine", "CarDefinition", "MappingDSL", "CarSimulators", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "MappingDSLTests", dependencies: ["MappingDSL"]),
         .testTarget(
             name: "CarEngineTests",
-            dependencies: ["CarEngine", "MappingDSL", "LoopbackHTTP", "CarSimulators", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CarEngine", "CarDefinition", "MappingDSL", "LoopbackHTTP", "CarSimulators", .product(name: "Logging", package: "swift-log")],
             exclude: ["Fixtures"]
         ),
     ],

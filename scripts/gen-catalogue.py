@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes Sources/CarEngine/Catalogue/CatalogueData.swift from CAR's import schema.
+"""Writes Sources/CarDefinition/Catalogue/CatalogueData.swift from CAR's import schema.
 
 Usage: python3 scripts/gen-catalogue.py ../shared/car-import-schema-v2.json
 The engine does not read the schema file at run time; CatalogueTests compares the generated
@@ -61,5 +61,5 @@ for name, d in props.items():
     w(f"            ]),")
 w("    ])")
 w("}")
-open("Sources/CarEngine/Catalogue/CatalogueData.swift", "w").write("\n".join(out) + "\n")
+open("Sources/CarDefinition/Catalogue/CatalogueData.swift", "w").write("\n".join(out) + "\n")
 print("wrote", len([1 for d in props.values() if d.get('type')=='array']), "collections")

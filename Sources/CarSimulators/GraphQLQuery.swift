@@ -1,3 +1,4 @@
+import CarDefinition
 import MappingDSL
 
 /// The GraphQL read-back queries connectors send to CAR:

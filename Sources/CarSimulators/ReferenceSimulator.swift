@@ -1,3 +1,4 @@
+import CarDefinition
 import CarEngine
 import LoopbackHTTP
 import MappingDSL

@@ -1,3 +1,4 @@
+import CarDefinition
 import ArgumentParser
 
 struct Sim: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import CarSimulators
 import Testing
 
+@testable import CarDefinition
 @testable import CarEngine
 @testable import MappingDSL
 

@@ -1,3 +1,4 @@
+import CarDefinition
 import CarEngine
 import Foundation
 import Testing

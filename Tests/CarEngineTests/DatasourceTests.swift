@@ -3,6 +3,7 @@ import LoopbackHTTP
 import Synchronization
 import Testing
 
+@testable import CarDefinition
 @testable import CarEngine
 @testable import MappingDSL
 

@@ -2,6 +2,7 @@ import LoopbackHTTP
 import Synchronization
 import Testing
 
+@testable import CarDefinition
 @testable import CarEngine
 
 @Suite("HTTP over libcurl")

@@ -2,6 +2,7 @@ import CarSimulators
 import LoopbackHTTP
 import Testing
 
+@testable import CarDefinition
 @testable import CarEngine
 @testable import MappingDSL
 

@@ -1,5 +1,6 @@
 import Testing
 
+@testable import CarDefinition
 @testable import CarEngine
 @testable import MappingDSL
 

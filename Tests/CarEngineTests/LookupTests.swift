@@ -3,6 +3,7 @@ import CarSimulators
 import LoopbackHTTP
 import Testing
 
+@testable import CarDefinition
 @testable import CarEngine
 @testable import MappingDSL
 

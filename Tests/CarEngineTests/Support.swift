@@ -4,6 +4,7 @@ import Testing
     import Glibc
 #endif
 
+@testable import CarDefinition
 @testable import CarEngine
 @testable import MappingDSL
 

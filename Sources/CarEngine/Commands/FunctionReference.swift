@@ -1,3 +1,4 @@
+import CarDefinition
 import MappingDSL
 
 /// The reference of the expression language's functions, generated from the function table

@@ -1,3 +1,4 @@
+import CarDefinition
 import MappingDSL
 
 /// Flags named after a definition's parameters: `--url X`, `-url X`, `--url=X`; a name with

@@ -1,3 +1,4 @@
+import CarDefinition
 import MappingDSL
 
 /// `car validate`: checks definition files and reports every problem.

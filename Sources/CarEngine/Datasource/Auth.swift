@@ -1,3 +1,4 @@
+import CarDefinition
 import MappingDSL
 
 /// Credentials of the datasource: static ones rendered once; tokens from a token endpoint or a

@@ -1,3 +1,4 @@
+import CarDefinition
 import MappingDSL
 
 /// Decides what a failed request means: the definition's error mappings first, then defaults.

@@ -1,3 +1,4 @@
+import CarDefinition
 import MappingDSL
 
 /// The page state of one endpoint read: what the next request adds, and when to stop.

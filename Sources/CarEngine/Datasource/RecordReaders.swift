@@ -1,3 +1,4 @@
+import CarDefinition
 import MappingDSL
 
 /// What a response held where records belong, in words, for failure messages.

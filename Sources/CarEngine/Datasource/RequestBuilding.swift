@@ -1,3 +1,4 @@
+import CarDefinition
 import MappingDSL
 
 /// A request ready to send, before auth is applied.

@@ -1,3 +1,4 @@
+import CarDefinition
 /// Limits how many requests are in flight at once (FIFO).
 actor AsyncLimiter {
     private var available: Int

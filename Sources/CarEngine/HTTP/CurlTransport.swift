@@ -1,3 +1,4 @@
+import CarDefinition
 import CCurl
 import Foundation
 import Synchronization

@@ -1,10 +1,4 @@
-/// An HTTP method.
-public enum HTTPMethod: String, Sendable, CaseIterable, CustomStringConvertible {
-    case get = "GET", post = "POST", put = "PUT", patch = "PATCH", delete = "DELETE", head = "HEAD"
-
-    public var description: String { rawValue }
-}
-
+import CarDefinition
 /// An HTTP request to send.
 public struct HTTPRequest: Sendable {
     public var method: HTTPMethod

@@ -1,3 +1,4 @@
+import CarDefinition
 /// What one attempt of a request came to.
 enum AttemptOutcome<Value: Sendable>: Sendable {
     case done(Value)

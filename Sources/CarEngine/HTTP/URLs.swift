@@ -1,3 +1,4 @@
+import CarDefinition
 /// URL building.
 enum URLs {
     /// Percent-encodes a query component, keeping unreserved characters and `,:/@`.

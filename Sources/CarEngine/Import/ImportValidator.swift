@@ -1,3 +1,4 @@
+import CarDefinition
 import MappingDSL
 
 /// Validates mapped objects against CAR's import schema, compiled once per run.

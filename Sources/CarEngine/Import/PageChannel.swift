@@ -1,3 +1,4 @@
+import CarDefinition
 import MappingDSL
 
 /// Pages of one endpoint, read ahead by a reader task and taken in order by the run: reading

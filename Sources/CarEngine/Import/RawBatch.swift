@@ -1,3 +1,4 @@
+import CarDefinition
 import MappingDSL
 
 /// FNV-1a, 64 bits: a stable hash for de-duplication sets.

@@ -1,3 +1,4 @@
+import CarDefinition
 import MappingDSL
 
 /// What the records derived again in an incremental import produced: the keys of their own

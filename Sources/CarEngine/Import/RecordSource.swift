@@ -1,3 +1,4 @@
+import CarDefinition
 import MappingDSL
 import Synchronization
 

@@ -1,3 +1,4 @@
+import CarDefinition
 import MappingDSL
 
 /// A problem with one record: the mapping skipped it (or one of its items).

@@ -1,3 +1,4 @@
+import CarDefinition
 import MappingDSL
 
 /// The CP4S configuration of a connector (`configurations/config.json` and `lang_en.json` of an

@@ -1,3 +1,4 @@
+import CarDefinition
 import MappingDSL
 
 /// The deployment defaults of CP4S connector configurations: the fields every CAR connector's

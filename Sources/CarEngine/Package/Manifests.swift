@@ -1,3 +1,4 @@
+import CarDefinition
 import MappingDSL
 
 /// What an image and a deployment of a connector are made of, besides its configuration.

@@ -3,6 +3,7 @@
 #elseif canImport(Darwin)
     import Darwin
 #endif
+import CarDefinition
 import MappingDSL
 
 /// `car package`: the build folder of a connector's image and its deployment manifests.

@@ -1,3 +1,4 @@
+import CarDefinition
 import Configuration
 import Synchronization
 

@@ -1,3 +1,4 @@
+import CarDefinition
 import MappingDSL
 
 /// A parameter's configuration keys and environment variables (`CONFIGURATION_AUTH_<NAME>` for

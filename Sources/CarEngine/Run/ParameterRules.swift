@@ -1,3 +1,4 @@
+import CarDefinition
 import MappingDSL
 
 /// The checks a parameter's definition puts on a given value beyond its type: `regex`, `min`, `max`.
@@ -22,7 +23,5 @@ enum ParameterRules {
         }
     }
 
-    static func format(_ d: Double) -> String {
-        d.rounded() == d && abs(d) < 1e15 ? String(Int64(d)) : String(d)
-    }
+    static func format(_ d: Double) -> String { NumberText.format(d) }
 }

@@ -1,3 +1,4 @@
+import CarDefinition
 /// The classes of failure of a run, each with the exit code deployments expect.
 public enum FailureClass: Int32, Sendable {
     case general = 1

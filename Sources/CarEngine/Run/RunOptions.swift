@@ -1,3 +1,4 @@
+import CarDefinition
 /// How a run chooses between a full and an incremental import.
 public enum RunMode: String, Sendable, CaseIterable {
     /// As the framework does: incremental when possible, else full.

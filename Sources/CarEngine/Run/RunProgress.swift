@@ -1,3 +1,4 @@
+import CarDefinition
 import Synchronization
 
 /// What a run has done so far, for progress lines: records read per endpoint, the endpoint

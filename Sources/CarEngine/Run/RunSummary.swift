@@ -1,3 +1,4 @@
+import CarDefinition
 import MappingDSL
 
 /// What a run did: a value, rendered into the final log line, read by the demo and the

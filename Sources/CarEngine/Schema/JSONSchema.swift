@@ -1,3 +1,4 @@
+import CarDefinition
 import MappingDSL
 
 /// A JSON Schema (2020-12 subset) compiled once for fast validation: `type`, `enum`, `const`,

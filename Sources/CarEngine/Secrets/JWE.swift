@@ -1,3 +1,4 @@
+import CarDefinition
 import MappingDSL
 
 /// The protected header of a JWE token, the members car reads.

@@ -1,3 +1,4 @@
+import CarDefinition
 import Crypto
 import MappingDSL
 import _CryptoExtras

@@ -1,3 +1,4 @@
+import CarDefinition
 /// Raw DEFLATE decompression (RFC 1951), for JWE `zip: DEF` (RFC 7516 §4.1.3). Foundation on
 /// Linux has no zlib binding; this follows the structure of zlib's reference decoder `puff`.
 enum RawInflate {

@@ -1,3 +1,4 @@
+import CarDefinition
 /// Secret files: one file per variable in a directory (`CAR_SERVICE_PASSWORD`,
 /// `CONFIGURATION_AUTH_PASSWORD`, ...), as CP4S mounts them at `/etc/secrets`. Entries whose
 /// names start with a dot are skipped (the key directory `.jwk`, and the `..data` links of a

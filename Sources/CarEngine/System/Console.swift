@@ -1,3 +1,4 @@
+import CarDefinition
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)

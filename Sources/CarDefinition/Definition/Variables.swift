@@ -76,8 +76,8 @@ public struct VariableTable: Sendable {
 }
 
 /// Host functions of mappings: lookups into other endpoints.
-enum HostFunctions {
-    static func table(endpoints: Set<String>) -> FunctionTable {
+public enum HostFunctions {
+    public static func table(endpoints: Set<String>) -> FunctionTable {
         var table = FunctionTable.standard
         @Sendable func checkEndpoint(_ literals: [JSON?]) throws(ArgumentError) -> FunctionImplementation? {
             guard case .string(let name)? = literals.first else {

@@ -7,6 +7,10 @@
 /// A failure to read or write a file, with the system's reason.
 public struct FileError: Error, Sendable, CustomStringConvertible {
     public var description: String
+
+    public init(description: String) {
+        self.description = description
+    }
 }
 
 /// Plain file I/O over the C library (Foundation's is slower and heavier on Linux).

@@ -291,7 +291,7 @@ public enum DurationText {
 
 extension String {
     /// The text without the given characters at either end.
-    func trimming(_ characters: String) -> String {
+    public func trimming(_ characters: String) -> String {
         var s = Substring(self)
         while let f = s.first, characters.contains(f) { s = s.dropFirst() }
         while let l = s.last, characters.contains(l) { s = s.dropLast() }

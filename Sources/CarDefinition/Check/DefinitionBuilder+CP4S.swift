@@ -79,7 +79,7 @@ extension DefinitionBuilder {
             return
         }
         if let lo = p.min, let hi = p.max, lo > hi {
-            error("parameter '\(p.name)' has min \(ParameterRules.format(lo)) above max \(ParameterRules.format(hi))", location)
+            error("parameter '\(p.name)' has min \(NumberText.format(lo)) above max \(NumberText.format(hi))", location)
         }
         let d: Double?
         switch p.defaultValue {
@@ -108,5 +108,12 @@ extension DefinitionBuilder {
     static func isCron(_ text: String) -> Bool {
         let fields = text.split(separator: " ", omittingEmptySubsequences: true)
         return fields.count == 5 && fields.allSatisfy { matches(String($0), #"^[0-9*/,\-]+$"#) }
+    }
+}
+
+/// Numbers in messages: whole numbers without a fraction.
+public enum NumberText {
+    public static func format(_ d: Double) -> String {
+        d.rounded() == d && abs(d) < 1e15 ? String(Int64(d)) : String(d)
     }
 }
