@@ -10,7 +10,7 @@
 #   SHA256SUMS                             of the files above
 # then checks the archive: its file list, and that its bin/car runs `car validate` on the shipped
 # connectors and prints VERSION for --version.
-# Without --dry-run: VERSION must be car's version (Sources/CarEngine/Version.swift); the commit
+# Without --dry-run: VERSION must be car's version (Sources/CarDefinition/Version.swift); the commit
 # is tagged vVERSION (annotated, the CHANGELOG.md section of VERSION as its message; the work tree
 # must be clean and the section must exist; --no-git-tag leaves git alone), and with --registry each image is copied there with
 # skopeo as NAME:VERSION and NAME:MAJOR.MINOR (--insecure-registry: plain HTTP / no TLS check).
@@ -38,9 +38,9 @@ elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}'; 
 step() { printf '\n-- %s\n' "$*"; }
 fail() { echo "release FAILED: $*" >&2; exit 1; }
 
-current=$(sed -n 's/.*current = "\([^"]*\)".*/\1/p' Sources/CarEngine/Version.swift)
+current=$(sed -n 's/.*current = "\([^"]*\)".*/\1/p' Sources/CarDefinition/Version.swift)
 if [ -z "$dry_run" ]; then
-  [ "$version" = "$current" ] || fail "VERSION $version is not car's version $current (Sources/CarEngine/Version.swift)"
+  [ "$version" = "$current" ] || fail "VERSION $version is not car's version $current (Sources/CarDefinition/Version.swift)"
   if [ -n "$git_tag" ]; then
     grep -q "^## \[$version\]" CHANGELOG.md || fail "CHANGELOG.md has no section '## [$version]' (the tag's message)"
     [ -z "$(git status --porcelain)" ] || fail "the work tree has changes; commit them first"

@@ -5,7 +5,7 @@
 #   scripts/test-registry-push.sh [VERSION]     (default: car's version; no git tag is made)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-version=${1:-$(sed -n 's/.*current = "\([^"]*\)".*/\1/p' Sources/CarEngine/Version.swift)}
+version=${1:-$(sed -n 's/.*current = "\([^"]*\)".*/\1/p' Sources/CarDefinition/Version.swift)}
 command -v docker-registry >/dev/null || { echo "docker-registry is missing (apt-get install -y docker-registry)" >&2; exit 1; }
 work=$(mktemp -d)
 registry_pid=""
