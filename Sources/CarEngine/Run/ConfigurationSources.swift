@@ -41,6 +41,9 @@ struct ConfigurationSources: Sendable {
 
     let reader: ConfigReader
     let lookups: LookupRecorder
+    /// The providers' names as swift-configuration reports them.
+    let commandLineProviderName: String
+    let secretFilesProviderName: String
     /// Flag names by key, for origins.
     let flags: [String: String]
     let secretsDirectory: String?
@@ -68,11 +71,11 @@ struct ConfigurationSources: Sendable {
         let environmentProvider = EnvironmentVariablesProvider(
             environmentVariables: environment.filter { !$0.value.isEmpty }, secretsSpecifier: .dynamic { name, _ in secretNames.contains(name) })
         lookups = LookupRecorder()
-        reader = ConfigReader(
-            providers: [
-                InMemoryProvider(name: Self.commandLineName, values: line), environmentProvider,
-                InMemoryProvider(name: Self.secretFilesName, values: files),
-            ], accessReporter: lookups)
+        let lineProvider = InMemoryProvider(name: Self.commandLineName, values: line)
+        let filesProvider = InMemoryProvider(name: Self.secretFilesName, values: files)
+        commandLineProviderName = lineProvider.providerName
+        secretFilesProviderName = filesProvider.providerName
+        reader = ConfigReader(providers: [lineProvider, environmentProvider, filesProvider], accessReporter: lookups)
         flags = commandLine.mapValues(\.flag)
         self.secretsDirectory = secretsDirectory
     }
@@ -96,8 +99,8 @@ struct ConfigurationSources: Sendable {
         guard let value = reader.string(forKey: configKey, isSecret: secret) else { return nil }
         let origin: SettingOrigin
         switch lookups.provider(of: Self.components(key)) {
-        case (Self.commandLineName, _)?: origin = .commandLine(flags[key] ?? key)
-        case (Self.secretFilesName, _)?:
+        case (commandLineProviderName, _)?: origin = .commandLine(flags[key] ?? key)
+        case (secretFilesProviderName, _)?:
             origin = .secretFile((secretsDirectory.map { $0 + "/" } ?? "") + Self.environmentName(key))
         case (_, let encoded)?: origin = .environment(encoded)
         case nil: origin = .environment(Self.environmentName(key))
