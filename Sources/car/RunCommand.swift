@@ -90,8 +90,9 @@ struct Run: AsyncParsableCommand {
         discussion: """
             Takes the flags and environment variables of car-connector-framework deployments, with one \
             dash or two (-version, the connector version, with one). Parameters of the definition come \
-            from --param NAME=VALUE, from flags named after them (--url ..., -url ...), and from \
-            CONFIGURATION_AUTH_<NAME> / CONFIGURATION_PARAMETER_<NAME>. Exit codes: 0 success, 1 unexpected \
+            from --param NAME=VALUE, from flags named after them (--url ..., -url ...), from \
+            CONFIGURATION_AUTH_<NAME> / CONFIGURATION_PARAMETER_<NAME> / CONNECTION_<NAME> (by the parameter's \
+            section), and from secret files (--secrets-dir, /etc/secrets). Exit codes: 0 success, 1 unexpected \
             error, 2 invalid parameter, 10 recoverable (also SIGTERM/SIGINT), 20 unrecoverable (model state \
             reset), 50-55 datasource failures.
             """)
