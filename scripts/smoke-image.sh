@@ -94,13 +94,17 @@ run_container() { # SECRETS_DIR LOG
 no_secret_in() { # LOG
   if grep -F -e "$ref_password" -e "$car_password" "$1" >/dev/null; then fail "a secret value is in $1"; fi
 }
+run_and_check() { # LOG WHAT EXPECTED_IMPORT: the container exits 0, makes that import, prints no secret
+  local code=0
+  run_container "$work/secrets" "$1" || code=$?
+  tail -n 3 "$1"
+  [ "$code" = 0 ] || { cat "$1" >&2; fail "the $2 run exited $code"; }
+  grep -q "$3" "$1" || fail "the $2 run is not a $3"
+  no_secret_in "$1"
+}
 
 t=$(date +%s.%N)
-code=0; run_container "$work/secrets" "$work/run1.log" || code=$?
-tail -n 3 "$work/run1.log"
-[ "$code" = 0 ] || { cat "$work/run1.log" >&2; fail "the first run exited $code"; }
-grep -q "full import" "$work/run1.log" || fail "the first run is not a full import"
-no_secret_in "$work/run1.log"
+run_and_check "$work/run1.log" first "full import"
 echo "first run (full import): exit 0 in $(elapsed "$t") s"
 
 # The same binary on the host, into its own CAR simulator: the graphs must be the same.
@@ -138,11 +142,7 @@ EOF
 # A change in the datasource for the incremental import to carry.
 "$car" sim edit "$ref_url" update assets 9 '{"name": "asset-9-renamed"}' > /dev/null
 t=$(date +%s.%N)
-code=0; run_container "$work/secrets" "$work/run2.log" || code=$?
-tail -n 1 "$work/run2.log"
-[ "$code" = 0 ] || { cat "$work/run2.log" >&2; fail "the second run exited $code"; }
-grep -q "incremental import" "$work/run2.log" || fail "the second run is not an incremental import"
-no_secret_in "$work/run2.log"
+run_and_check "$work/run2.log" second "incremental import"
 curl -sf "${car_url%/api/car/v2}/admin/graph" | python3 -c '
 import json, sys
 assets = json.load(sys.stdin)["sources"]["smoke"]["vertices"]["asset"]

@@ -66,15 +66,11 @@ public enum DemoRun {
                 return lines.map { "   " + $0 }.joined(separator: "\n") + "\n"
             }
         }
-        func code(_ outcome: Swift.Result<RunSummary, RunFailure>) -> Int32 {
-            if case .failure(let f) = outcome { return f.exitCode }
-            return 0
-        }
 
         out += "\n1. full import\n"
         let full = await run(car)
         out += report(full)
-        if code(full) != 0 { return Result(output: out, exitCode: code(full)) }
+        if full.exitCode != 0 { return Result(output: out, exitCode: full.exitCode) }
 
         out += "\n2. changes to the datasource\n"
         do {
@@ -87,14 +83,14 @@ public enum DemoRun {
         out += "\n3. incremental import\n"
         let incremental = await run(car)
         out += report(incremental)
-        if code(incremental) != 0 { return Result(output: out, exitCode: code(incremental)) }
+        if incremental.exitCode != 0 { return Result(output: out, exitCode: incremental.exitCode) }
 
         out += "\n4. check: CAR's graph against a fresh full import of the changed datasource\n"
         let fresh: CARSimulator
         do { fresh = try CARSimulator() } catch { return Result(output: out + "   \(error)\n", exitCode: 1) }
         defer { fresh.stop() }
         let check = await run(fresh)
-        if code(check) != 0 { return Result(output: out + report(check), exitCode: code(check)) }
+        if check.exitCode != 0 { return Result(output: out + report(check), exitCode: check.exitCode) }
         let actual = GraphComparison.normalized(car, source: "demo")
         let expected = GraphComparison.normalized(fresh, source: "demo")
         let vertices = (actual["vertices"]?.objectValue?.values ?? []).reduce(0) { $0 + ($1.arrayValue?.count ?? 0) }

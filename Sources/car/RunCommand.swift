@@ -180,16 +180,6 @@ struct Run: AsyncParsableCommand {
     }
 }
 
-extension Result where Success == RunSummary, Failure == RunFailure {
-    /// The exit code deployments expect: 0, or the failure's class.
-    var exitCode: Int32 {
-        switch self {
-        case .success: return 0
-        case .failure(let f): return f.exitCode
-        }
-    }
-}
-
 /// `NAME=VALUE` arguments.
 enum NameValue {
     static func parse(_ list: [String], option: String) throws -> [String: String] {

@@ -67,8 +67,5 @@ func expectGolden(_ actual: String, path: String, sourceLocation: Testing.Source
 func runCar(_ options: RunOptions, transport: any HTTPTransport = CurlTransport(), sink: @escaping FrameworkLogHandler.Sink = { _ in },
             output: @escaping @Sendable (String) -> Void = { _ in }) async -> Int32
 {
-    switch await ConnectorRun.execute(options, transport: transport, sink: sink, output: output) {
-    case .success: return 0
-    case .failure(let failure): return failure.exitCode
-    }
+    await ConnectorRun.execute(options, transport: transport, sink: sink, output: output).exitCode
 }

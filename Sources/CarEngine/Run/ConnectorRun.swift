@@ -121,6 +121,16 @@ public enum ConnectorRun {
     }
 }
 
+extension Result where Success == RunSummary, Failure == RunFailure {
+    /// The exit code deployments expect of a run's outcome: 0, or the failure's class.
+    public var exitCode: Int32 {
+        switch self {
+        case .success: return 0
+        case .failure(let f): return f.exitCode
+        }
+    }
+}
+
 extension RunFailure {
     /// Any error of a run as a failure: cancellation is recoverable, anything unexpected is a
     /// general failure (1).
