@@ -36,17 +36,19 @@ let package = Package(
             ]
         ),
         .target(name: "CarSimulators", dependencies: ["CarEngine", "CarDefinition", "MappingDSL", "LoopbackHTTP", .product(name: "Logging", package: "swift-log")]),
+        // car test: replayed datasource conversations against the CAR simulator.
+        .target(name: "CarReplay", dependencies: ["CarEngine", "CarDefinition", "MappingDSL", "CarSimulators", "LoopbackHTTP"]),
         .executableTarget(
             name: "car",
             dependencies: [
-                "CarEngine", "CarDefinition", "MappingDSL", "CarSimulators", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CarEngine", "CarDefinition", "MappingDSL", "CarSimulators", "CarReplay", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "MappingDSLTests", dependencies: ["MappingDSL"]),
         .testTarget(
             name: "CarEngineTests",
-            dependencies: ["CarEngine", "CarDefinition", "MappingDSL", "LoopbackHTTP", "CarSimulators", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CarEngine", "CarDefinition", "MappingDSL", "LoopbackHTTP", "CarSimulators", "CarReplay", .product(name: "Logging", package: "swift-log")],
             exclude: ["Fixtures"]
         ),
     ],

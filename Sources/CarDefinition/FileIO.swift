@@ -48,4 +48,11 @@ public enum FileIO {
         let n = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
         if n != bytes.count { throw FileError(description: "cannot write '\(path)': \(String(cString: strerror(errno)))") }
     }
+
+    /// Creates a directory (mode 0755) unless it exists.
+    public static func makeDirectory(_ path: String) throws(FileError) {
+        if mkdir(path, 0o755) != 0 && errno != EEXIST {
+            throw FileError(description: "cannot create '\(path)': \(String(cString: strerror(errno)))")
+        }
+    }
 }

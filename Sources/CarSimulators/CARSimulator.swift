@@ -218,6 +218,12 @@ public final class CARSimulator: Sendable {
     /// The most import jobs posted and not yet confirmed through importstatus at one time.
     public var maxJobsInFlight: Int { state.withLock { $0.maxUnconfirmed } }
 
+    /// Sets (or with nil clears) the model state saved for a source, as a previous run would
+    /// have saved it.
+    public func setModelState(source: String, _ id: String?) {
+        state.withLock { $0.sources[source, default: SourceGraph()].modelStateID = id }
+    }
+
     /// Sets faults (see `POST /admin/faults`).
     public func setFaults(_ body: JSON) { state.withLock { Self.applyFaults(body, &$0) } }
 

@@ -8,7 +8,7 @@ struct Car: AsyncParsableCommand {
         commandName: "car",
         abstract: "Runs declarative connectors for the CAR asset graph of IBM Cloud Pak for Security.",
         version: CarEngineVersion.current,
-        subcommands: [Demo.self, Validate.self, Catalogue.self, Package.self, Run.self, Map.self, Sim.self, Schema.self, Functions.self, Bench.self])
+        subcommands: [Demo.self, Validate.self, Test.self, Catalogue.self, Package.self, Run.self, Map.self, Sim.self, Schema.self, Functions.self, Bench.self])
 
     /// Exit code 2 for usage errors, as the framework's deployments expect.
     static func main() async {

@@ -11,9 +11,9 @@ public enum ConnectorRun {
     /// command line maps a failure to its exit code (`RunFailure.exitCode`).
     public static func execute(_ options: RunOptions, transport: any HTTPTransport = CurlTransport(),
                                sink: @escaping FrameworkLogHandler.Sink = { Console.err($0 + "\n") },
-                               output: @escaping @Sendable (String) -> Void = { Console.out($0) }) async -> Result<RunSummary, RunFailure>
+                               output: @escaping @Sendable (String) -> Void = { Console.out($0) },
+                               redactor: Redactor = Redactor()) async -> Result<RunSummary, RunFailure>
     {
-        let redactor = Redactor()
         let early = Logger.framework(format: options.logFormat ?? (Console.isTerminal(2) ? .text : .json),
                                      level: options.debug || Truthy.parse(options.environment["DEBUG"]) ? .debug : .info, redactor: redactor, sink: sink)
         let loaded = DefinitionLoader.load(path: options.definitionPath)
