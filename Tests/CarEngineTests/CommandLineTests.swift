@@ -1,6 +1,7 @@
 import CarDefinition
 import CarEngine
 import Foundation
+import LoopbackHTTP
 import Testing
 
 /// Runs the built `car` executable (built by `swift build --build-tests`, as CI does).
@@ -80,6 +81,43 @@ struct CommandLineTests {
         // car's own version is still car --version.
         let own = try CarBinary.run(["--version"])
         #expect(own.status == 0 && own.stdout.hasPrefix(CarEngineVersion.current))
+    }
+
+    /// IBM's deployments: one dash, IBM's flag names (`-auth_token`), capitals (`-selfSignedCert`),
+    /// `-password` (which argument-parser alone reads as -p -a -s ...), and IBM's variables.
+    @Test func parametersTakeIBMsFlagsAndVariables() throws {
+        let server = try HTTPServer { (request: HTTPServerRequest) -> HTTPServerResponse in
+            let authorized = request.header("Authorization") == "SSWS tok-1234"
+            let flags = request.header("X-Self-Signed") == "true" && request.header("X-Pass") == "-pw-5678"
+            return authorized && flags ? HTTPServerResponse.json("[]") : HTTPServerResponse.json("{}", status: 401)
+        }
+        defer { server.stop() }
+        let path = Repo.temporaryPath("ibm-flags.yaml")
+        try FileIO.write(Array("""
+            format: 1
+            connector: {name: flags, version: 1.0.0}
+            parameters:
+              host: {type: text, section: connection}
+              token: {type: password, section: auth, flag: auth_token, env: CONFIGURATION_AUTH_TOKEN}
+              selfSignedCert: {type: boolean, section: connection, form: text, default: false}
+              password: {type: password, section: auth}
+            datasource:
+              base_url: http://${host}
+              headers: {Authorization: "SSWS ${token}", X-Self-Signed: "${selfSignedCert}", X-Pass: "${password}"}
+              connection_test: hosts
+            endpoints:
+              hosts: {path: /hosts}
+            """.utf8), to: path)
+        let host = "127.0.0.1:\(server.port)"
+        let flags = try CarBinary.run(["run", path, "-connection-test", "-host", host, "-auth_token", "tok-1234", "-selfSignedCert", "true", "-password", "-pw-5678"])
+        #expect(flags.status == 0, "\(flags.stderr)")
+        let variables = try CarBinary.run(["run", path, "-connection-test"], environment: [
+            "CONNECTION_HOST": host, "CONFIGURATION_AUTH_TOKEN": "tok-1234", "CONNECTION_SELFSIGNEDCERT": "true", "CONFIGURATION_AUTH_PASSWORD": "-pw-5678",
+        ])
+        #expect(variables.status == 0, "\(variables.stderr)")
+        let missing = try CarBinary.run(["run", path, "-connection-test", "-host", host, "-password", "x"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("missing parameter: 'token' (-auth_token VALUE or CONFIGURATION_AUTH_TOKEN)"), "\(missing.stderr)")
     }
 
     @Test func anUnknownParameterIsAUsageErrorWithADidYouMean() throws {

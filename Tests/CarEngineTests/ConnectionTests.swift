@@ -66,7 +66,7 @@ struct ConnectionTestTests {
         let log = CapturedLog()
         let code = await runCar(options, sink: { line in log.lines.withLock { $0.append(line) } })
         #expect(code == 2)
-        #expect(log.text.contains("missing parameter: 'password' (--param password=... or CONFIGURATION_AUTH_PASSWORD)"))
+        #expect(log.text.contains("missing parameter: 'password' (-password VALUE or CONFIGURATION_AUTH_PASSWORD)"))
     }
 }
 

@@ -80,7 +80,9 @@ struct PackageTests {
         #expect(parameter["page_size"] == ["type": "number", "optional": true, "default": 200, "min": 1, "max": 1000])
         #expect(parameter["verify"] == ["type": "text", "optional": true, "default": "true"])
         #expect(parameter["regions"] == ["type": "text", "optional": true, "default": "eu,us"])
-        #expect(config["configuration"]?["auth"]?["client_secret"] == ["type": "password"])
+        // Named after its variable (env: CONFIGURATION_AUTH_SECRET): CP4S sets that variable from this field.
+        #expect(config["configuration"]?["auth"]?["secret"] == ["type": "password"])
+        #expect(config["configuration"]?["auth"]?["client_secret"] == nil)
         #expect(Manifests.cronJob(d, PackageOptions()).contains("schedule: \"0 */4 * * *\""))
         let lang = CP4SConfiguration.languageEnglish(d)
         #expect(lang["connection"]?["tenant"] == ["label": "tenant"])

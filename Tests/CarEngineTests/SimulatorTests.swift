@@ -160,12 +160,17 @@ struct RunDetailTests {
         #expect(strictLog.text.contains("invalid asset 3 (--strict)"))
     }
 
+    static func parameter(_ name: String) -> Parameter {
+        Parameter(name: name, kind: .text, section: "auth", secret: false, required: false, defaultValue: nil, label: nil, description: nil,
+                  placeholder: nil, location: SourceLocation(line: 1, column: 1))
+    }
+
     @Test func parameterFlagsNamedAfterTheDefinition() throws {
-        let parsed = try ParameterFlags.parse(["--url", "http://h", "-password=pw", "--page-size", "7"], parameters: ["url", "password", "page_size"])
+        let parsed = try ParameterFlags.parse(["--url", "http://h", "-password=pw", "--page-size", "7"], parameters: ["url", "password", "page_size"].map(Self.parameter))
         #expect(parsed == ["url": "http://h", "password": "pw", "page_size": "7"])
-        #expect(throws: ParameterFlags.Failure.self) { try ParameterFlags.parse(["--pasword", "x"], parameters: ["password"]) }
+        #expect(throws: ParameterFlags.Failure.self) { try ParameterFlags.parse(["--pasword", "x"], parameters: [Self.parameter("password")]) }
         do {
-            _ = try ParameterFlags.parse(["--pasword", "x"], parameters: ["password"])
+            _ = try ParameterFlags.parse(["--pasword", "x"], parameters: [Self.parameter("password")])
         } catch {
             #expect(error.description == "unknown option '--pasword' (did you mean 'password'?)")
         }

@@ -117,3 +117,18 @@ public enum NumberText {
         d.rounded() == d && abs(d) < 1e15 ? String(Int64(d)) : String(d)
     }
 }
+
+extension DefinitionBuilder {
+    /// A parameter's flags cannot be the framework's, and its variable is a variable name.
+    mutating func checkFlagAndVariable(_ p: Parameter, _ v: YAMLNode) {
+        for flag in p.flagNames where FrameworkFlags.names.contains(flag) || FrameworkFlags.names.contains(flag.replacing("_", with: "-")) {
+            error("parameter '\(p.name)': -\(flag) is a flag of the framework itself; name the parameter otherwise or give it another 'flag'", v["flag"]?.location ?? p.location)
+        }
+        if let flag = p.flag, (try? Regex("^[A-Za-z][A-Za-z0-9_-]*$").wholeMatch(in: flag)) == nil {
+            error("the flag of parameter '\(p.name)' is letters, digits, _ and -, without the leading dash", v["flag"]?.location ?? p.location)
+        }
+        if let env = p.environment, (try? Regex("^[A-Z][A-Z0-9_]*$").wholeMatch(in: env)) == nil {
+            error("the environment variable of parameter '\(p.name)' is upper case letters, digits and _", v["env"]?.location ?? p.location)
+        }
+    }
+}

@@ -18,7 +18,10 @@ extension DefinitionBuilder {
             name: text(root["connector"], "name") ?? "", version: text(root["connector"], "version") ?? "",
             displayName: text(root["connector"], "display_name"), description: text(root["connector"], "description"),
             group: text(root["connector"], "group"), schedule: text(root["connector"]?["schedule"], "default"),
-            scheduleOptions: root["connector"]?["schedule"]?["options"]?.items?.compactMap(\.scalarText))
+            scheduleOptions: root["connector"]?["schedule"]?["options"]?.items?.compactMap(\.scalarText),
+            source: SourceInfo(name: text(root["connector"]?["source"], "name"), description: text(root["connector"]?["source"], "description"),
+                               productLink: text(root["connector"]?["source"], "product_link"),
+                               reportType: text(root["connector"]?["report"], "type"), reportDescription: text(root["connector"]?["report"], "description")))
         checkSchedule(root["connector"]?["schedule"])
         checkConnector(root["connector"])
 
@@ -106,7 +109,8 @@ extension DefinitionBuilder {
                 name: name, kind: kind, section: text(v, "section") ?? "parameter", secret: secret, required: required,
                 defaultValue: defaultValue, label: text(v, "label"), description: text(v, "description"),
                 placeholder: text(v, "placeholder"), location: k.location, form: text(v, "form"), regex: text(v, "regex"),
-                min: number(v, "min"), max: number(v, "max")))
+                min: number(v, "min"), max: number(v, "max"), flag: text(v, "flag"), environment: text(v, "env")))
+            checkFlagAndVariable(out[out.count - 1], v)
         }
         return out
     }

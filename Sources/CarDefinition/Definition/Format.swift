@@ -5,6 +5,8 @@ public enum DefinitionFormat {
     public static let version: Int64 = 1
 
     static let identifier = "^[a-z][a-z0-9_]*$"
+    /// Parameter names may have capitals: IBM's flags do (`-selfSignedCert`).
+    static let parameterName = "^[A-Za-z][A-Za-z0-9_]*$"
 
     // MARK: Requests
 
@@ -282,6 +284,8 @@ public enum DefinitionFormat {
             optional("label", .text("The label in the CP4S form.")),
             optional("description", .text("The help text.")),
             optional("placeholder", .text("The placeholder in the CP4S form.")),
+            optional("flag", .text("The framework's flag for it, without the dash, when it is not the name (`auth_token` for -auth_token).")),
+            optional("env", .text("Its environment variable, when it is not the section's (`CONFIGURATION_AUTH_TOKEN`); the CP4S field is named after it.")),
         ])
 
     /// The shape of a whole definition file.
@@ -295,12 +299,21 @@ public enum DefinitionFormat {
                 optional("display_name", .text("The name shown to people.")),
                 optional("description", .text("What the connector imports.")),
                 optional("group", .text("The CP4S connection group (default: the name).")),
+                optional("source", .object(ObjectShape("The envelopes' source object (its _key is the source name of the run).", [
+                    optional("name", .text("The product's name (default: the source name).")),
+                    optional("description", .text("What the product is.")),
+                    optional("product_link", .text("The product's web page.")),
+                ]))),
+                optional("report", .object(ObjectShape("The envelopes' report object.", [
+                    optional("type", .text("The report type (default: the connector's name).")),
+                    optional("description", .text("The report's description (default: the display name).")),
+                ]))),
                 optional("schedule", .object(ObjectShape("When CP4S runs the connector (the connection form's schedule).", [
                     optional("default", .text("A five-field cron expression (default */15 * * * *).")),
                     optional("options", .list(.text("A cron expression; mm HH * * * lets the user pick a daily time."), "The choices offered (default every 5, 10, 15, 30 minutes, 1, 2, 4, 6, 12 hours, daily).")),
                 ]))),
             ]))),
-            optional("parameters", .map(keyPattern: identifier, keyDescription: "parameter name (lower case, digits, _)", value: .object(parameter), "Settings the user supplies, by name.")),
+            optional("parameters", .map(keyPattern: parameterName, keyDescription: "parameter name (letters, digits, _; capitals as IBM's flags have them)", value: .object(parameter), "Settings the user supplies, by name.")),
             required("datasource", .object(ObjectShape("The datasource's HTTP API.", [
                 required("base_url", .template("The API's base URL.")),
                 optional("auth", .tagged(discriminator: "type", variants: authVariants, "How requests authenticate (default none).")),

@@ -236,6 +236,48 @@ public struct Parameter: Sendable {
     public var regex: String? = nil
     public var min: Double? = nil
     public var max: Double? = nil
+    /// The framework's flag (without the dash), when it is not the name.
+    public var flag: String? = nil
+    /// The environment variable, when it is not the section's.
+    public var environment: String? = nil
+
+    /// The prefix of the section's environment variables.
+    public var sectionPrefix: String {
+        switch section {
+        case "connection": return "CONNECTION_"
+        case "auth": return "CONFIGURATION_AUTH_"
+        default: return "CONFIGURATION_PARAMETER_"
+        }
+    }
+
+    /// The field of the CP4S connection form that gives it: named after its variable
+    /// (CP4S sets `CONFIGURATION_AUTH_TOKEN` from the auth field `token`), else its name.
+    public var fieldName: String {
+        if let env = environment, env.hasPrefix(sectionPrefix), env.count > sectionPrefix.count {
+            return String(env.dropFirst(sectionPrefix.count)).lowercased()
+        }
+        return name
+    }
+
+    /// The flags that give it: its name and its framework flag.
+    public var flagNames: [String] {
+        var out = [name]
+        if let flag, flag != name { out.append(flag) }
+        return out
+    }
+}
+
+/// The flags of car run that are the framework's own (parameters cannot take them).
+public enum FrameworkFlags {
+    public static let names: Set<String> = [
+        "source", "name", "version", "car-service-url", "car-service-key", "car-service-password", "car-service-url-for-token",
+        "car-service-token", "car-service-ca-bundle", "car-query-operators", "export-data-dir", "keep-export-data-dir",
+        "export-data-page-size", "secrets-dir", "d", "debug", "log-format", "connection-test", "dry-run", "full", "incremental",
+        "since", "report-time", "output", "summary", "strict", "param", "help", "h",
+    ]
+
+    /// Flags that take no value.
+    public static let switches: Set<String> = ["keep-export-data-dir", "d", "debug", "connection-test", "dry-run", "full", "incremental", "strict", "help", "h"]
 }
 
 /// Who the connector is.
@@ -248,6 +290,25 @@ public struct ConnectorInfo: Sendable {
     /// The schedule's cron default and choices, when the definition gives them.
     public var schedule: String? = nil
     public var scheduleOptions: [String]? = nil
+    /// What the envelopes say of the source and the report.
+    public var source = SourceInfo()
+}
+
+/// The envelope's source and report objects, as IBM's connectors fill them.
+public struct SourceInfo: Sendable {
+    public var name: String?
+    public var description: String?
+    public var productLink: String?
+    public var reportType: String?
+    public var reportDescription: String?
+
+    public init(name: String? = nil, description: String? = nil, productLink: String? = nil, reportType: String? = nil, reportDescription: String? = nil) {
+        self.name = name
+        self.description = description
+        self.productLink = productLink
+        self.reportType = reportType
+        self.reportDescription = reportDescription
+    }
 }
 
 /// A loaded, checked and compiled connector definition.

@@ -2,7 +2,8 @@ import CarDefinition
 import MappingDSL
 
 /// Flags named after a definition's parameters: `--url X`, `-url X`, `--url=X`; a name with
-/// `_` also answers with `-` (`--page-size` for `page_size`).
+/// `_` also answers with `-` (`--page-size` for `page_size`); a parameter's `flag` (IBM's name
+/// for it, such as `-auth_token`) answers too.
 public enum ParameterFlags {
     public struct Failure: Error, Sendable, CustomStringConvertible {
         public var description: String
@@ -13,15 +14,17 @@ public enum ParameterFlags {
     /// reports that). The definition is read here only when such flags are given.
     public static func parse(_ arguments: [String], definitionPath: String) throws(Failure) -> [String: String] {
         guard !arguments.isEmpty else { return [:] }
-        return try parse(arguments, parameters: DefinitionLoader.load(path: definitionPath).definition?.parameters.map(\.name) ?? [])
+        return try parse(arguments, parameters: DefinitionLoader.load(path: definitionPath).definition?.parameters ?? [])
     }
 
     /// Parameter values from arguments the command line did not recognise.
-    public static func parse(_ arguments: [String], parameters: [String]) throws(Failure) -> [String: String] {
+    public static func parse(_ arguments: [String], parameters: [Parameter]) throws(Failure) -> [String: String] {
         var byFlag: [String: String] = [:]
         for p in parameters {
-            byFlag[p] = p
-            byFlag[p.replacing("_", with: "-")] = p
+            for flag in p.flagNames {
+                byFlag[flag] = p.name
+                byFlag[flag.replacing("_", with: "-")] = p.name
+            }
         }
         var out: [String: String] = [:]
         var i = 0

@@ -139,10 +139,16 @@ actor Pipeline {
 
     func envelopeHead() -> JSONObject {
         var head = JSONObject()
-        head["source"] = ["_key": .string(settings.source), "name": .string(settings.source),
-                          "description": .string("Imported by car with the \(definition.connector.name) connector \(definition.connector.version)")]
+        let info = definition.connector.source
+        var source = JSONObject()
+        source["_key"] = .string(settings.source)
+        source["name"] = .string(info.name ?? settings.source)
+        source["description"] = .string(info.description ?? "Imported by car with the \(definition.connector.name) connector \(definition.connector.version)")
+        if let link = info.productLink { source["product_link"] = .string(link) }
+        head["source"] = .object(source)
         head["report"] = ["_key": .string(settings.report), "timestamp": .int(settings.reportTime),
-                          "type": .string(definition.connector.name), "description": .string(definition.connector.displayName ?? definition.connector.name)]
+                          "type": .string(info.reportType ?? definition.connector.name),
+                          "description": .string(info.reportDescription ?? definition.connector.displayName ?? definition.connector.name)]
         return head
     }
 

@@ -48,7 +48,7 @@ public enum CP4SConfiguration {
             "type": "connectorType", "displayName": .string(info.displayName ?? info.name),
             "group": .string(info.group ?? info.name),
         ]
-        for p in definition.parameters where p.section == "connection" { connection[p.name] = field(p) }
+        for p in definition.parameters where p.section == "connection" { connection[p.fieldName] = field(p) }
         return ["connection": .object(connection), "configuration": .object(sections(definition, typed: true, field))]
     }
 
@@ -61,7 +61,7 @@ public enum CP4SConfiguration {
             if members.isEmpty { continue }
             var fields = JSONObject()
             if typed { fields["type"] = "fields" }
-            for p in members { fields[p.name] = member(p) }
+            for p in members { fields[p.fieldName] = member(p) }
             configuration[section] = .object(fields)
         }
         return configuration
@@ -70,7 +70,7 @@ public enum CP4SConfiguration {
     /// The connector's own lang_en.json, before the merge.
     public static func connectorLanguage(_ definition: ConnectorDefinition) -> JSON {
         var connection = JSONObject()
-        for p in definition.parameters where p.section == "connection" { connection[p.name] = labels(p) }
+        for p in definition.parameters where p.section == "connection" { connection[p.fieldName] = labels(p) }
         let configuration = sections(definition, typed: false, labels)
         var out = JSONObject()
         if !connection.isEmpty { out["connection"] = .object(connection) }

@@ -8,13 +8,27 @@ public enum ParameterKeys {
     /// The keys of a parameter, its declared section's first.
     static func keys(_ p: Parameter?) -> [String] {
         guard let p else { return [] }
-        let auth = "configuration.auth." + p.name
-        let param = "configuration.parameter." + p.name
+        // Lower case: the variable of `selfSignedCert` is CONNECTION_SELFSIGNEDCERT, as IBM
+        // spells it (swift-configuration would read a capital as a word boundary).
+        let name = p.name.lowercased()
+        let auth = "configuration.auth." + name
+        let param = "configuration.parameter." + name
+        let own = p.environment.map { [key(forVariable: $0)] } ?? []
         switch p.section {
-        case "auth": return [auth, param]
-        case "connection": return ["connection." + p.name, auth, param]
-        default: return [param, auth]
+        case "auth": return own + [auth, param]
+        case "connection": return own + ["connection." + name, auth, param]
+        default: return own + [param, auth]
         }
+    }
+
+    /// The key whose environment variable is `name`: `CONFIGURATION_AUTH_TOKEN` →
+    /// `configuration.auth.token`, `CONNECTION_SNI` → `connection.sni`.
+    static func key(forVariable name: String) -> String {
+        let lower = name.lowercased()
+        for prefix in ["configuration_auth_", "configuration_parameter_", "connection_"] where lower.hasPrefix(prefix) && lower.count > prefix.count {
+            return prefix.dropLast().replacing("_", with: ".") + "." + lower.dropFirst(prefix.count)
+        }
+        return lower.replacing("_", with: ".")
     }
 
     /// The environment variable names of a parameter, the declared section's first.
@@ -34,7 +48,7 @@ public enum ParameterKeys {
             } else if let d = p.defaultValue {
                 values[p.name] = Setting(value: d, origin: .defaultValue, isSecret: p.secret)
             } else if p.required {
-                missing.append("'\(p.name)' (--param \(p.name)=... or \(environmentNames(p)[0]))")
+                missing.append("'\(p.name)' (-\(p.flag ?? p.name) VALUE or \(environmentNames(p)[0]))")
             } else {
                 values[p.name] = Setting(value: .null, origin: .defaultValue, isSecret: p.secret)
             }
