@@ -28,9 +28,34 @@ extension DefinitionBuilder {
             error("unknown endpoint '\(fromName)'\(Suggest.hint(for: fromName, in: endpointNames))", node["from"]?.location)
         }
         usedEndpoints.insert(fromName)
-        let recordScope = mappingScope(endpoint: endpoint, current: false)
-        let each = expression(node["each"], scope: recordScope, expect: .array, what: "'each'")
-        let itemScope = mappingScope(endpoint: endpoint, current: each != nil || node["each"] != nil)
+        var recordScope = mappingScope(endpoint: endpoint, current: false)
+        var each: Expr?
+        var levels: [FanOutLevel] = []
+        if let pairs = node["each"]?.pairs {
+            // Named levels: each is a variable for the later levels, `when` and the fields.
+            for (k, v) in pairs {
+                guard let levelName = k.scalarText else { continue }
+                if variables.entries[levelName].map({ $0.group != .level }) ?? false || hostFunctions[levelName] != nil {
+                    error("fan-out level '\(levelName)' has the name of a parameter, a run value or a function; choose another name", k.location)
+                    continue
+                }
+                if levels.contains(where: { $0.name == levelName }) { error("fan-out level '\(levelName)' is named twice", k.location) }
+                let value = expression(v, scope: recordScope, expect: .array, what: "fan-out level '\(levelName)'")
+                noteLookups(value, from: fromName)
+                // Declared even when its expression has an error, so later uses are not reported too.
+                variables.add(levelName, .any, .level, "A fan-out level of a mapping.")
+                guard let slot = variables.slot(levelName) else { continue }
+                recordScope.declare(levelName, type: .any, slot: slot, summary: "The item of fan-out level \(levelName).")
+                if let value { levels.append(FanOutLevel(name: levelName, slot: slot, value: value)) }
+            }
+        } else {
+            each = expression(node["each"], scope: recordScope, expect: .array, what: "'each'")
+        }
+        var itemScope = mappingScope(endpoint: endpoint, current: each != nil || node["each"] != nil)
+        for (k, _) in node["each"]?.pairs ?? [] {
+            guard let levelName = k.scalarText, let slot = variables.slot(levelName), variables.entries[levelName]?.group == .level else { continue }
+            itemScope.declare(levelName, type: .any, slot: slot, summary: "The item of fan-out level \(levelName).")
+        }
         let when = expression(node["when"], scope: itemScope, expect: .bool, what: "'when'")
         noteLookups(each, from: fromName)
         noteLookups(when, from: fromName)
@@ -84,14 +109,14 @@ extension DefinitionBuilder {
         }
         return Mapping(
             name: name, collection: collectionName, from: fromName, each: each, when: when, fields: fields,
-            extraFields: extraFields, keepNulls: keepNulls, isEdge: isEdge, location: keyNode.location)
+            extraFields: extraFields, keepNulls: keepNulls, isEdge: isEdge, location: keyNode.location, levels: levels)
     }
 
     /// Endpoints named in lookup calls count as used.
     mutating func noteLookups(_ expr: Expr?, from endpoint: String) {
         guard let expr else { return }
         let text = expr.span.text
-        for fn in ["lookup(", "lookup_many("] {
+        for fn in ["lookup(", "lookup_many(", "lookup_by(", "lookup_all("] {
             var rest = Substring(text)
             while let r = rest.firstRange(of: fn) {
                 rest = rest[r.upperBound...]
@@ -102,6 +127,7 @@ extension DefinitionBuilder {
                     usedEndpoints.insert(String(nameStart[..<end]))
                     lookupEndpoints.insert(String(nameStart[..<end]))
                     lookupsByEndpoint[endpoint, default: []].insert(String(nameStart[..<end]))
+                    if fn == "lookup_by(" || fn == "lookup_all(" { keyedLookupEndpoints.insert(String(nameStart[..<end])) }
                 }
             }
         }

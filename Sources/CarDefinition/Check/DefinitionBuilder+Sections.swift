@@ -7,8 +7,13 @@ extension DefinitionBuilder {
         // Endpoint names first: every other section refers to them.
         let endpointsNode = root["endpoints"]
         hasEndpointsSection = endpointsNode?.pairs != nil
-        for (k, _) in endpointsNode?.pairs ?? [] { if let n = k.scalarText { endpointNames.insert(n) } }
-        hostFunctions = HostFunctions.table(endpoints: endpointNames)
+        var keyNames: [String: Set<String>] = [:]
+        for (k, v) in endpointsNode?.pairs ?? [] {
+            guard let n = k.scalarText else { continue }
+            endpointNames.insert(n)
+            keyNames[n] = Set((v["keys"]?.pairs ?? []).compactMap { $0.key.scalarText })
+        }
+        hostFunctions = HostFunctions.table(endpoints: endpointNames, keys: keyNames)
 
         let parameters = buildParameters(root["parameters"])
         checkForCP4S(parameters, root["parameters"])
@@ -62,11 +67,17 @@ extension DefinitionBuilder {
             warnUnused(parameters: parameters, endpointsNode: endpointsNode, datasource: datasource)
         }
 
-        return ConnectorDefinition(
+        for name in keyedLookupEndpoints.sorted() where endpoints[name]?.forEach != nil {
+            error("endpoint '\(name)' is looked up by key, so it is read whole first; a for_each endpoint cannot be (look its parent up instead)",
+                  endpoints[name]?.location)
+        }
+        var definition = ConnectorDefinition(
             path: path, connector: connector, parameters: parameters, datasource: datasource, endpoints: endpoints,
             endpointOrder: order, vertices: vertices, edges: edges, modelState: modelState, deletions: deletions,
             schemaExtension: schemaExtension, catalogue: catalogue, variables: variables, lookupEndpoints: lookupEndpoints,
             lookupsByEndpoint: lookupsByEndpoint)
+        definition.keyedLookupEndpoints = keyedLookupEndpoints
+        return definition
     }
 
     // MARK: Connector and parameters
@@ -258,6 +269,10 @@ extension DefinitionBuilder {
         var endpoint = Endpoint(name: name, request: request, location: keyLocation)
         endpoint.records = expression(node["records"], scope: responseScope, expect: [.array, .object], what: "'records'")
         endpoint.id = expression(node["id"], scope: recordScope, expect: [.string, .int], what: "'id'")
+        for (k, v) in node["keys"]?.pairs ?? [] {
+            guard let keyName = k.scalarText, let value = expression(v, scope: recordScope, what: "key '\(keyName)'") else { continue }
+            endpoint.keys.append((keyName, value))
+        }
         endpoint.format = text(node, "format").flatMap(ResponseFormat.init) ?? .json
         endpoint.single = bool(node, "single") ?? false
         if endpoint.single, let p = node["pagination"] {

@@ -20,6 +20,7 @@ struct DefinitionBuilder {
     var lookupEndpoints: Set<String> = []
     /// For each endpoint, the endpoints its mappings look records up in.
     var lookupsByEndpoint: [String: Set<String>] = [:]
+    var keyedLookupEndpoints: Set<String> = []
 
     init(path: String, source: SourceText, diagnostics: DiagnosticCollector) {
         self.path = path

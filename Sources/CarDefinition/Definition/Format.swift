@@ -153,6 +153,9 @@ public enum DefinitionFormat {
             optional("records", .expression("The records in a response ($ = parsed body); default $ (a top-level array). What it finds must be a list: an object, a scalar, null or an empty body fails the run (55); write `$.data ?? []` where a missing list means none.")),
             optional("single", .boolean("Each response is one record (an object), not a list, e.g. a path with ${id} (default false).")),
             optional("id", .expression("A record's id ($ = record), for lookups and by-id fetches; default $.id.")),
+            optional("keys", .map(keyPattern: identifier, keyDescription: "key name (lower case, digits, _)",
+                                  value: .expression("The key's value in a record ($ = record); a list gives the record several keys."),
+                                  "More indexes of the records, for lookup_by(endpoint, key, value) and lookup_all(endpoint, key, value); the endpoint is then read whole before the mappings.")),
             optional("format", .choice(ResponseFormat.allCases.map(\.rawValue), "The response format (default json).")),
             optional("pagination", .tagged(discriminator: "type", variants: paginationVariants, "How to read all pages.")),
             optional("by_ids", .object(ObjectShape("How to fetch records by id (lookups, incremental re-reads): the request with ${ids}, chunked.", [
@@ -182,7 +185,7 @@ public enum DefinitionFormat {
         [
             optional("collection", .text("The CAR collection (default: the mapping's name).")),
             required("from", .text("The endpoint whose records are mapped.")),
-            optional("each", .expression("Fan-out: one vertex per element of this list (as @).")),
+            optional("each", fanOut),
             optional("when", .expression("Only records (and items) for which this is true.")),
             required("fields", fields),
             optional("extra_fields", .map(keyPattern: nil, keyDescription: "field name", value: .expression("The field's value."), "Fields outside the import schema (CAR stores them as given; not type-checked).")),
@@ -194,7 +197,7 @@ public enum DefinitionFormat {
         [
             optional("collection", .text("The CAR edge collection (default: the mapping's name).")),
             required("from", .text("The endpoint whose records are mapped.")),
-            optional("each", .expression("Fan-out: one edge per element of this list (as @).")),
+            optional("each", fanOut),
             optional("when", .expression("Only records (and items) for which this is true.")),
             required("fields", fields),
             optional("extra_fields", .map(keyPattern: nil, keyDescription: "field name", value: .expression("The field's value."), "Edge properties outside the import schema.")),
@@ -266,6 +269,14 @@ public enum DefinitionFormat {
                 optional("properties", properties),
             ])), "New edge collections.")),
         ])
+
+    /// A mapping's fan-out: one list, or named levels.
+    static let fanOut: Shape = .either([
+        .expression("One object per element of this list (as @)."),
+        .map(keyPattern: identifier, keyDescription: "level name (lower case, digits, _)",
+             value: .expression("A list; the expression can use the earlier levels by name."),
+             "Named levels: one object per combination of their items; each level is a variable, the last also @."),
+    ], "Fan-out: one object per element of a list, or per combination of named levels.")
 
     // MARK: The definition
 

@@ -87,6 +87,7 @@ public struct Mapping: Sendable {
     public var name: String
     public var collection: String
     public var from: String
+    /// Fan-out: one expression (its items as `@`), or named levels.
     public var each: Expr?
     public var when: Expr?
     public var fields: [FieldMapping]
@@ -94,6 +95,19 @@ public struct Mapping: Sendable {
     public var keepNulls: Set<String>
     public var isEdge: Bool
     public var location: SourceLocation
+    /// Named fan-out levels (`each: {pod: $.pods, instance: pod.instances}`): every combination,
+    /// each level's item in its variable slot; the last level's item is also `@`.
+    public var levels: [FanOutLevel] = []
+
+    /// Whether the mapping fans out (one record gives several objects).
+    public var fansOut: Bool { each != nil || !levels.isEmpty }
+}
+
+/// A named level of a mapping's fan-out.
+public struct FanOutLevel: Sendable {
+    public var name: String
+    public var slot: Int
+    public var value: Expr
 }
 
 /// The datasource's save point and change tracking.
@@ -333,4 +347,6 @@ public struct ConnectorDefinition: Sendable {
     /// For each endpoint, the endpoints its mappings look records up in: when records of those
     /// change, this endpoint's records are derived again in an incremental import.
     public var lookupsByEndpoint: [String: Set<String>]
+    /// Endpoints looked up by key (`lookup_by`, `lookup_all`): read whole before the mappings.
+    public var keyedLookupEndpoints: Set<String> = []
 }

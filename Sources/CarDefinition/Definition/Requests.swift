@@ -124,6 +124,9 @@ public struct Endpoint: Sendable {
     public var updatedSinceBody: JSONTemplate?
     public var errors: [ErrorRule] = []
     public var location: SourceLocation
+    /// More indexes of the records (`lookup_by`, `lookup_all`): a key's name and its value in a
+    /// record (a list gives the record several keys).
+    public var keys: [(name: String, value: Expr)] = []
 }
 
 /// TLS settings.

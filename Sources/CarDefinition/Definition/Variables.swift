@@ -15,6 +15,8 @@ public struct VariableTable: Sendable {
     /// Where a variable may be used.
     public enum Group: Sendable, Hashable {
         case parameter, run, paging, ids, endpoint, parent(String)
+        /// A named fan-out level of a mapping (declared in that mapping's scopes only).
+        case level
     }
 
     public private(set) var entries: [String: Entry] = [:]
@@ -77,7 +79,7 @@ public struct VariableTable: Sendable {
 
 /// Host functions of mappings: lookups into other endpoints.
 public enum HostFunctions {
-    public static func table(endpoints: Set<String>) -> FunctionTable {
+    public static func table(endpoints: Set<String>, keys: [String: Set<String>] = [:]) -> FunctionTable {
         var table = FunctionTable.standard
         @Sendable func checkEndpoint(_ literals: [JSON?]) throws(ArgumentError) -> FunctionImplementation? {
             guard case .string(let name)? = literals.first else {
@@ -101,8 +103,32 @@ public enum HostFunctions {
         let follow = FunctionSpec(
             "follow", "follow(url) -> object", summary: "The record at a hyperlink (a GET of that URL with the datasource's auth), cached for the run.",
             example: "follow($.site).name", arguments: 1...1, parameters: [.string], returns: [.object, .null], implementation: .host)
+        @Sendable func checkKey(_ literals: [JSON?]) throws(ArgumentError) -> FunctionImplementation? {
+            _ = try checkEndpoint(literals)
+            guard case .string(let endpoint)? = literals.first, literals.count > 1, case .string(let key)? = literals[1] else {
+                throw ArgumentError(index: 1, "the key must be a string literal naming one of the endpoint's keys")
+            }
+            let known = keys[endpoint] ?? []
+            guard known.contains(key) else {
+                let declared = known.isEmpty ? "it declares no keys (endpoints.\(endpoint).keys)" : "its keys are \(known.sorted().joined(separator: ", "))"
+                throw ArgumentError(index: 1, "endpoint '\(endpoint)' has no key '\(key)'\(Suggest.hint(for: key, in: known)); \(declared)")
+            }
+            return nil
+        }
+        var lookupBy = FunctionSpec(
+            "lookup_by", "lookup_by(endpoint, key, value) -> object", summary: "The first record (in reading order) of another endpoint whose key (declared under the endpoint's keys) has this value (compared as text); null when there is none. The endpoint is read whole before the mappings.",
+            example: "lookup_by('machines', 'owner', $.username)", arguments: 3...3, parameters: [.string, .string, [.string, .int]],
+            returns: [.object, .null], implementation: .host)
+        lookupBy.specialize = { literals throws(ArgumentError) in try checkKey(literals) }
+        var lookupAll = FunctionSpec(
+            "lookup_all", "lookup_all(endpoint, key, value) -> array", summary: "Every record of another endpoint whose key has this value, in reading order (an empty list when there is none).",
+            example: "lookup_all('machines', 'owner', $.username)", arguments: 3...3, parameters: [.string, .string, [.string, .int]],
+            returns: .array, implementation: .host)
+        lookupAll.specialize = { literals throws(ArgumentError) in try checkKey(literals) }
         table.add(lookup)
         table.add(lookupMany)
+        table.add(lookupBy)
+        table.add(lookupAll)
         table.add(follow)
         return table
     }

@@ -160,12 +160,22 @@ public final class ImportRun: Sendable {
         }
     }
 
+    /// Reads the endpoints looked up by key whole and indexes them (before any mapping).
+    func loadKeyedEndpoints() async throws {
+        for endpoint in definition.endpointOrder where definition.keyedLookupEndpoints.contains(endpoint) {
+            settings.progress?.reading(endpoint)
+            try await records.forEachPage(of: endpoint, parent: nil) { cache.addKeyed($0, endpoint: endpoint, context: context()) }
+            settings.progress?.reading(nil)
+        }
+    }
+
     /// A full import's data: the bare envelope, every vertex, then every edge.
     public func full() async throws -> RunSummary {
         let started = WallClock.nowMs()
         let pipeline = Pipeline(definition: definition, sink: sink, validator: validator, logger: logger, settings: settings, mode: .full)
         try await pipeline.sendBare()
         settings.enter("reading the datasource and sending vertices (full import)")
+        try await loadKeyedEndpoints()
         if client == nil {
             // Without a datasource, lookups are served only from the records there are: the
             // endpoints looked up but not mapped are read into the cache first.

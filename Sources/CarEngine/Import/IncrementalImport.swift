@@ -17,6 +17,7 @@ extension ImportRun {
         let pipeline = Pipeline(definition: definition, sink: sink, validator: validator, logger: logger, settings: settings, mode: .incremental)
         await pipeline.startRecording()
         settings.enter("reading changes and sending vertices (incremental import)")
+        try await loadKeyedEndpoints()
         let changes: JSON
         if last == new {
             changes = .null
@@ -96,7 +97,7 @@ extension ImportRun {
     /// from a record holding only its id (`{pk: 5}`) where the mapping allows; otherwise the
     /// vertex is found in CAR by a field that does follow from the id (`external_id: str($.pk)`).
     func delete(_ ids: [JSON], endpoint: String, pipeline: Pipeline) async throws {
-        for mapping in definition.vertices where mapping.from == endpoint && mapping.each == nil {
+        for mapping in definition.vertices where mapping.from == endpoint && !mapping.fansOut {
             guard let info = definition.catalogue[mapping.collection], let keyKind = info.keyKind else { continue }
             var keys: [String] = []
             var lookups: [String: [String]] = [:]

@@ -15,6 +15,10 @@ public final class LookupCache: Sendable {
         var bytes = 0
         var absent: [String: Set<String>] = [:]
         var urls: [String: JSON] = [:]
+        /// Keyed endpoints: endpoint → key → value (as text) → ids, in reading order.
+        var keyIndex: [String: [String: [String: [String]]]] = [:]
+        /// Records of keyed endpoints that cannot be fetched by id again: kept for the run.
+        var pinned: [String: [String: [UInt8]]] = [:]
     }
 
     enum Answer {
@@ -78,8 +82,50 @@ public final class LookupCache: Sendable {
         return keyed
     }
 
+    /// Indexes the records of an endpoint read whole by its `keys` (for `lookup_by` and
+    /// `lookup_all`). The records are kept as lookups keep them (fetched by id again when they
+    /// have left the cache); without `by_ids` they are kept for the run.
+    public func addKeyed(_ records: [JSON], endpoint: String, context: EvalContext) {
+        guard let spec = definition.endpoints[endpoint] else { return }
+        var ctx = context
+        var entries: [(id: String, bytes: [UInt8], keys: [(String, String)])] = []
+        let count = state.withLock { s in s.keyIndex[endpoint]?.values.first?.values.reduce(0) { $0 + $1.count } ?? 0 }
+        for (n, r) in records.enumerated() {
+            ctx.document = r
+            let idValue: JSON = spec.id.map { (try? $0.evaluate(ctx)) ?? .null } ?? (r["id"] ?? .null)
+            // A record without an id is still found by its keys.
+            let id = idValue.isNull ? "\u{1}\(count + n)" : renderString(idValue)
+            var keys: [(String, String)] = []
+            for key in spec.keys {
+                guard let value = try? key.value.evaluate(ctx) else { continue }
+                let values: [JSON] = value.arrayValue ?? [value]
+                for v in values where !v.isNull { keys.append((key.name, renderString(v))) }
+            }
+            entries.append((id, JSONWriter().bytes(r), keys))
+        }
+        let refetchable = spec.byIDs != nil
+        let budget = self.budget
+        state.withLock { s in
+            var index = s.keyIndex.removeValue(forKey: endpoint) ?? [:]
+            for e in entries {
+                for (key, value) in e.keys where index[key]?[value]?.last != e.id { index[key, default: [:]][value, default: []].append(e.id) }
+                if refetchable && !e.id.hasPrefix("\u{1}") {
+                    Self.keep(e.id, e.bytes, endpoint: endpoint, budget: budget, &s)
+                } else {
+                    s.pinned[endpoint, default: [:]][e.id] = e.bytes
+                }
+            }
+            s.keyIndex[endpoint] = index
+        }
+    }
+
+    /// The ids of the records whose key has this value, in reading order.
+    func ids(_ endpoint: String, key: String, value: String) -> [String] {
+        state.withLock { $0.keyIndex[endpoint]?[key]?[value] ?? [] }
+    }
+
     func answer(_ endpoint: String, _ id: String) -> Answer {
-        let (bytes, absent) = state.withLock { s in (s.records[endpoint]?[id], s.absent[endpoint]?.contains(id) == true) }
+        let (bytes, absent) = state.withLock { s in (s.pinned[endpoint]?[id] ?? s.records[endpoint]?[id], s.absent[endpoint]?.contains(id) == true) }
         if let bytes, let r = try? JSONParser.parse(bytes) { return .found(r) }
         return absent ? .absent : .unknown
     }
@@ -178,6 +224,14 @@ struct LookupHost: ExpressionHost {
             guard arguments.count == 2, case .string(let endpoint) = arguments[0] else { return .array([]) }
             guard case .array(let ids) = arguments[1] else { return arguments[1].isNull ? .array([]) : .null }
             return .array(ids.compactMap { $0.isNull ? nil : one(endpoint, renderString($0)) })
+        case "lookup_by", "lookup_all":
+            guard arguments.count == 3, case .string(let endpoint) = arguments[0], case .string(let key) = arguments[1] else { return .null }
+            let all = name == "lookup_all"
+            guard !arguments[2].isNull else { return all ? .array([]) : .null }
+            let ids = cache.ids(endpoint, key: key, value: renderString(arguments[2]))
+            if all { return .array(ids.compactMap { one(endpoint, $0) }) }
+            for id in ids { if let r = one(endpoint, id) { return r } }
+            return .null
         case "follow":
             guard case .string(let url)? = arguments.first else { return .null }
             if let v = cache.url(url) { return v }

@@ -59,10 +59,40 @@ public struct Mapper: Sendable {
                 return ([], issues)
             }
         }
+        // Named levels: every combination of their items, each in its variable.
+        var combinations: [[JSON]] = []
+        if !mapping.levels.isEmpty {
+            combinations = [[]]
+            for (index, level) in mapping.levels.enumerated() {
+                var next: [[JSON]] = []
+                for combination in combinations {
+                    var c = ctx
+                    for (i, v) in combination.enumerated() { c.variables[mapping.levels[i].slot] = v }
+                    do {
+                        switch try level.value.evaluate(c) {
+                        case .array(let a): for x in a { next.append(combination + [x]) }
+                        case .null: break
+                        case let other:
+                            issue("fan-out level '\(level.name)' gave \(other.typeName), not a list")
+                            return ([], issues)
+                        }
+                    } catch {
+                        issue("fan-out level '\(level.name)': \(error.message)")
+                        return ([], issues)
+                    }
+                }
+                combinations = next
+                if combinations.isEmpty || index == mapping.levels.count - 1 { break }
+            }
+            items = combinations.map { $0.last ?? .null }
+        }
         var out: [JSONObject] = []
         out.reserveCapacity(items.count)
-        itemLoop: for item in items {
+        itemLoop: for (position, item) in items.enumerated() {
             ctx.current = item
+            if !combinations.isEmpty {
+                for (i, v) in combinations[position].enumerated() { ctx.variables[mapping.levels[i].slot] = v }
+            }
             if let when = mapping.when {
                 do {
                     switch try when.evaluate(ctx) {

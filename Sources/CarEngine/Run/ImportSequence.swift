@@ -161,7 +161,8 @@ struct ImportSequence: Sendable {
         var out = values
         out[RunVariable.lastState.rawValue] = .string(last)
         if let new { out[RunVariable.newState.rawValue] = .string(new) }
-        if let ms = Int64(last) {
+        // IBM's Python connectors save the run's start in epoch ms, some as a float ("1701423000123.456").
+        if let ms = Int64(last) ?? Double(last).flatMap({ $0.isFinite && abs($0) < 9e15 ? Int64($0) : nil }) {
             out[RunVariable.lastRunMs.rawValue] = .int(ms)
             out[RunVariable.lastRunISO.rawValue] = .string(ISO8601.format(ms))
         }
