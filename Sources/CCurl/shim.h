@@ -26,6 +26,15 @@ static inline CURLcode car_curl_setopt_pointer(CURL *curl, CURLoption option, vo
     return curl_easy_setopt(curl, option, value);
 }
 
+// A blob option (CURLOPT_CAINFO_BLOB, libcurl 7.77+); libcurl copies the bytes.
+static inline CURLcode car_curl_setopt_blob(CURL *curl, CURLoption option, const void *data, size_t length) {
+    struct curl_blob blob;
+    blob.data = (void *)data;
+    blob.len = length;
+    blob.flags = CURL_BLOB_COPY;
+    return curl_easy_setopt(curl, option, &blob);
+}
+
 static inline CURLcode car_curl_setopt_slist(CURL *curl, CURLoption option, struct curl_slist *value) {
     return curl_easy_setopt(curl, option, value);
 }

@@ -84,22 +84,22 @@ final class TLSFixture {
         }
     }
 
-    /// A CA, and a server certificate for 127.0.0.1 signed by it.
-    static func makeCertificates(in directory: String) throws {
+    /// A CA, and a server certificate for `subjectAltName` (127.0.0.1 by default) signed by it.
+    static func makeCertificates(in directory: String, subjectAltName: String = "IP:127.0.0.1") throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
         try openssl(["req", "-x509"] + ec + ["-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=car test CA"], in: directory)
         try openssl(["req"] + ec + ["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"], in: directory)
-        try "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n".write(toFile: directory + "/ext.cnf", atomically: true, encoding: .utf8)
+        try "subjectAltName=\(subjectAltName)\nbasicConstraints=CA:FALSE\n".write(toFile: directory + "/ext.cnf", atomically: true, encoding: .utf8)
         try openssl(["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem",
                      "-days", "1", "-extfile", "ext.cnf"], in: directory)
         // s_server -HTTP serves files holding whole HTTP responses.
         try "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n[{\"id\": 7}]".write(toFile: directory + "/items", atomically: true, encoding: .utf8)
     }
 
-    init() throws {
+    init(subjectAltName: String = "IP:127.0.0.1") throws {
         directory = Repo.temporaryPath("tls-\(UInt32.random(in: 0...UInt32.max))")
-        try Self.makeCertificates(in: directory)
+        try Self.makeCertificates(in: directory, subjectAltName: subjectAltName)
         var chosen: UInt16 = 0
         do {
             let probe = try RefusingPort()

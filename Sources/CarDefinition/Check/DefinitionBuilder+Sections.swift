@@ -206,7 +206,8 @@ extension DefinitionBuilder {
         ds.query = queryMap(node?["query"], scope: scope)
         let tls = node?["tls"]
         ds.tls = TLSSpec(
-            caBundle: template(tls?["ca_bundle"], scope: scope), clientCert: template(tls?["client_cert"], scope: scope),
+            caBundle: template(tls?["ca_bundle"], scope: scope), caPEM: template(tls?["ca_pem"], scope: scope),
+            serverName: template(tls?["server_name"], scope: scope), clientCert: template(tls?["client_cert"], scope: scope),
             clientKey: template(tls?["client_key"], scope: scope), insecureSkipVerify: bool(tls, "insecure_skip_verify") ?? false)
         if (tls?["client_cert"] == nil) != (tls?["client_key"] == nil), let t = tls {
             error("tls needs both 'client_cert' and 'client_key', or neither", t.location)

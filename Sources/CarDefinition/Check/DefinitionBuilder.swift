@@ -269,13 +269,20 @@ struct DefinitionBuilder {
             if let d = duration(item, "delay") { policy.delayMs = d }
             if let d = duration(item, "max_delay") { policy.maxDelayMs = d }
             if let r = bool(item, "respect_retry_after") { policy.respectRetryAfter = r }
+            if let from = item["delay_from"], let header = text(from, "header"), let format = text(from, "format").flatMap(RetryDelayFrom.Format.init) {
+                policy.delayFrom = RetryDelayFrom(header: header, format: format)
+            }
+            policy.maxWaitMs = duration(item, "max_wait")
+            if policy.delayFrom != nil, policy.maxWaitMs == nil, let k = keyNode(item, "delay_from") {
+                warning("'delay_from' without 'max_wait': a request waits as long as the datasource's header says; set max_wait", k.location)
+            }
             switch text(item, "then") {
             case "retry": rule.action = .retry(policy, exitCode: exitCode ?? 51)
             case "ignore": rule.action = .ignore
             default: rule.action = .fail(exitCode: exitCode ?? 50, message: text(item, "message"))
             }
             if text(item, "then") != "retry" {
-                for key in ["retries", "backoff", "delay", "max_delay", "respect_retry_after"] {
+                for key in ["retries", "backoff", "delay", "max_delay", "respect_retry_after", "delay_from", "max_wait"] {
                     if let k = keyNode(item, key) { warning("'\(key)' only applies to 'then: retry'", k.location) }
                 }
             }

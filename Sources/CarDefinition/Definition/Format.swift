@@ -64,6 +64,11 @@ public enum DefinitionFormat {
             optional("delay", .duration("For retry: the first delay (default 1s).")),
             optional("max_delay", .duration("For retry: the longest delay, also the cap on Retry-After (default 60s).")),
             optional("respect_retry_after", .boolean("For retry: wait as long as a Retry-After header says (default true).")),
+            optional("delay_from", .object(ObjectShape("For retry: the wait from a header of the response, as the API says when to try again; a missing or unparseable header falls back to the backoff. Not capped by max_delay.", [
+                required("header", .text("The header, e.g. X-Rate-Limit-Reset (Okta) or X-RateLimit-ToWait-Sec (Qualys).")),
+                required("format", .choice(RetryDelayFrom.Format.allCases.map(\.rawValue), "epoch_seconds or epoch_ms: when to try again; seconds: how long to wait.")),
+            ]))),
+            optional("max_wait", .duration("For retry: the most one request may wait over all its retries; when the next wait would pass it, the request fails with exit_code.")),
         ])
 
     static let errors: Shape = .list(.object(errorRule), "Error mappings, tried in order before the defaults.")
@@ -331,7 +336,9 @@ public enum DefinitionFormat {
                 optional("headers", .map(keyPattern: nil, keyDescription: "header name", value: .template("A header value."), "Headers for every request.")),
                 optional("query", .map(keyPattern: nil, keyDescription: "query parameter", value: queryValue, "Query parameters for every request.")),
                 optional("tls", .object(ObjectShape("TLS settings.", [
-                    optional("ca_bundle", .template("A PEM file of CA certificates to trust.")),
+                    optional("ca_bundle", .template("A PEM file of CA certificates to trust (empty: not used). Without ca_bundle and ca_pem, SSL_CERT_FILE, CURL_CA_BUNDLE or REQUESTS_CA_BUNDLE names the file, else the system's CAs are trusted.")),
+                    optional("ca_pem", .template("CA certificates to trust as PEM text, typically from a password or text parameter (empty: not used); never logged.")),
+                    optional("server_name", .template("The name TLS verifies and sends as SNI, and the Host header, for requests to the base URL's host; the connection still goes to the base URL's address (empty: not used).")),
                     optional("client_cert", .template("A PEM client certificate.")),
                     optional("client_key", .template("The client certificate's PEM key.")),
                     optional("insecure_skip_verify", .boolean("Skip certificate verification (logs a warning on every run).")),

@@ -44,6 +44,30 @@ public struct RetryPolicy: Sendable, Hashable {
     public var delayMs: Int64 = 1000
     public var maxDelayMs: Int64 = 60_000
     public var respectRetryAfter = true
+    /// The wait from a response header, before the backoff.
+    public var delayFrom: RetryDelayFrom?
+    /// The most one request may wait over all its retries.
+    public var maxWaitMs: Int64?
+}
+
+/// A retry wait the datasource gives in a response header.
+public struct RetryDelayFrom: Sendable, Hashable {
+    public enum Format: String, Sendable, CaseIterable {
+        /// When to try again, in epoch seconds (Okta's X-Rate-Limit-Reset).
+        case epochSeconds = "epoch_seconds"
+        /// How long to wait, in seconds (Qualys's X-RateLimit-ToWait-Sec).
+        case seconds
+        /// When to try again, in epoch milliseconds.
+        case epochMs = "epoch_ms"
+    }
+
+    public var header: String
+    public var format: Format
+
+    public init(header: String, format: Format) {
+        self.header = header
+        self.format = format
+    }
 }
 
 /// An error mapping.
@@ -132,6 +156,10 @@ public struct Endpoint: Sendable {
 /// TLS settings.
 public struct TLSSpec: Sendable {
     public var caBundle: Template?
+    /// CA certificates as PEM text.
+    public var caPEM: Template?
+    /// The TLS name (SNI, verification) and Host of requests to the base URL's host.
+    public var serverName: Template?
     public var clientCert: Template?
     public var clientKey: Template?
     public var insecureSkipVerify = false

@@ -33,7 +33,7 @@ public final class DatasourceClient: Sendable {
     /// - Parameters:
     ///   - values: parameter values and run values (`source`, `last_state`, `run_start_ms`, ...).
     public init(definition: ConnectorDefinition, values: [String: JSON], transport: any HTTPTransport, redactor: Redactor,
-                logger: Logger, incremental: Bool = false) throws(RunFailure)
+                logger: Logger, incremental: Bool = false, environmentCA: EnvironmentCA? = nil) throws(RunFailure)
     {
         self.definition = definition
         self.baseValues = values
@@ -61,9 +61,9 @@ public final class DatasourceClient: Sendable {
         var query: [(name: String, value: String)] = []
         for (n, ts) in ds.query { for t in ts { query.append((n, try render(t, "query \(n)") ?? "")) } }
         defaultQuery = query
-        tls = TLSOptions(
-            caBundle: try render(ds.tls.caBundle, "tls.ca_bundle"), clientCert: try render(ds.tls.clientCert, "tls.client_cert"),
-            clientKey: try render(ds.tls.clientKey, "tls.client_key"), insecureSkipVerify: ds.tls.insecureSkipVerify)
+        tls = try Self.tlsOptions(ds.tls, baseURL: baseURL, environmentCA: environmentCA, logger: logger) { t, what throws(RunFailure) in
+            try render(t, what).flatMap { $0.isEmpty ? nil : $0 }
+        }
         auth = try AuthSession(spec: ds.auth, context: ctx, redactor: redactor)
         if ds.tls.insecureSkipVerify {
             logger.warning("TLS certificate verification is off for the datasource (insecure_skip_verify): connections can be intercepted")

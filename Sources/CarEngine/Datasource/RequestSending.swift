@@ -23,6 +23,8 @@ extension DatasourceClient {
                  consume: ((BodyStream) async throws -> Int)? = nil) async throws -> Exchange
     {
         var reauthenticated = false
+        // The time this request has waited between its attempts, for max_wait.
+        var waitedMs: Int64 = 0
         let rules = (endpoint?.errors ?? []) + definition.datasource.errors
         return try await RetryLoop.run { retries in
             var request = prepared
@@ -73,20 +75,46 @@ extension DatasourceClient {
                     let detail = describe(outcome, request: request, url: url, what: what)
                     throw RunFailure(FailureClass(code: Int32(code)), "\(detail) (after \(retries) retr\(retries == 1 ? "y" : "ies"))")
                 }
-                var delay = policy.exponential ? policy.delayMs << min(retries, 20) : policy.delayMs
-                delay = min(delay, policy.maxDelayMs)
-                // Jitter: up to a fifth of the delay either way.
-                if delay > 10 { delay += Int64.random(in: -(delay / 5)...(delay / 5)) }
-                if policy.respectRetryAfter, case .status(let r, _) = outcome, let header = r.header("Retry-After"),
-                    let after = HeaderValues.retryAfterMs(header, nowMs: WallClock.nowMs())
-                {
-                    delay = min(after, policy.maxDelayMs)
+                let wait = Self.retryWait(policy, outcome: outcome, retries: retries, nowMs: WallClock.nowMs())
+                if let maxWait = policy.maxWaitMs, waitedMs + wait.ms > maxWait {
+                    let detail = describe(outcome, request: request, url: url, what: what)
+                    let asked = wait.header.map { "the datasource asked (\($0)) to wait \(Self.seconds(wait.ms))" }
+                        ?? "the next retry would wait \(Self.seconds(wait.ms))"
+                    throw RunFailure(FailureClass(code: Int32(code)),
+                                     "\(detail): \(asked), longer than max_wait \(Self.seconds(maxWait)) allows (waited \(Self.seconds(waitedMs)) so far, \(retries) retr\(retries == 1 ? "y" : "ies"))")
                 }
+                waitedMs += wait.ms
+                let delay = wait.ms
                 counters.withLock { $0.retries += 1 }
                 logger.info("\(describe(outcome, request: request, url: url, what: what)); retry \(retries + 1) of \(policy.retries) in \(delay) ms", label: "datasource")
                 return .again(delayMs: max(0, delay), counted: true)
             }
         }
+    }
+
+    /// How long to wait before the next retry, and the header that said so: the policy's
+    /// `delay_from` header, else Retry-After (capped by max_delay), else the backoff with jitter.
+    static func retryWait(_ policy: RetryPolicy, outcome: ErrorPolicy.Outcome, retries: Int, nowMs: Int64) -> (ms: Int64, header: String?) {
+        var response: HTTPResponse?
+        if case .status(let r, _) = outcome { response = r }
+        if let from = policy.delayFrom, let value = response?.header(from.header),
+            let ms = HeaderValues.delayMs(value, format: from.format, nowMs: nowMs)
+        {
+            return (ms, from.header)
+        }
+        if policy.respectRetryAfter, let header = response?.header("Retry-After"), let after = HeaderValues.retryAfterMs(header, nowMs: nowMs) {
+            return (min(after, policy.maxDelayMs), "Retry-After")
+        }
+        var delay = policy.exponential ? policy.delayMs << min(retries, 20) : policy.delayMs
+        delay = min(delay, policy.maxDelayMs)
+        // Jitter: up to a fifth of the delay either way.
+        if delay > 10 { delay += Int64.random(in: -(delay / 5)...(delay / 5)) }
+        return (max(0, delay), nil)
+    }
+
+    /// "1.5 s", "300 s".
+    static func seconds(_ ms: Int64) -> String {
+        ms % 1000 == 0 ? "\(ms / 1000) s" : "\(Double(ms) / 1000) s"
     }
 
     /// One transfer within the concurrency and rate limits; a streamed body is consumed while

@@ -83,11 +83,23 @@ public final class CurlTransport: HTTPTransport {
         curl_easy_reset(handle)
         var headerList: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(headerList) }
+        // server_name: the URL names the server_name (SNI, verification, Host), the connection
+        // goes to the URL's own host and port.
+        var url = request.url
+        var connectTo: UnsafeMutablePointer<curl_slist>?
+        defer { curl_slist_free_all(connectTo) }
+        var renamed: ServerNameOverride?
+        if let override = request.tls.serverName, let authority = URLs.authority(url), authority.host.lowercased() == override.host.lowercased() {
+            url.replaceSubrange(authority.range, with: override.name)
+            connectTo = curl_slist_append(nil, "\(override.name):\(authority.port):\(authority.host):\(authority.port)")
+            renamed = override
+        }
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
 
         let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errorPointer in
             car_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorPointer.baseAddress)
-            car_curl_setopt_string(handle, CURLOPT_URL, request.url)
+            car_curl_setopt_string(handle, CURLOPT_URL, url)
+            if let connectTo { car_curl_setopt_slist(handle, CURLOPT_CONNECT_TO, connectTo) }
             car_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
             car_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
             car_curl_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, "")
@@ -99,7 +111,12 @@ public final class CurlTransport: HTTPTransport {
             let tls = request.tls
             car_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, tls.insecureSkipVerify ? 0 : 1)
             car_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, tls.insecureSkipVerify ? 0 : 2)
-            if let ca = tls.caBundle { car_curl_setopt_string(handle, CURLOPT_CAINFO, ca) }
+            if let pem = tls.caPEM {
+                var bytes = Array(pem.utf8)
+                bytes.withUnsafeMutableBytes { raw in _ = car_curl_setopt_blob(handle, CURLOPT_CAINFO_BLOB, raw.baseAddress, raw.count) }
+            } else if let ca = tls.caBundle {
+                car_curl_setopt_string(handle, CURLOPT_CAINFO, ca)
+            }
             if let cert = tls.clientCert { car_curl_setopt_string(handle, CURLOPT_SSLCERT, cert) }
             if let key = tls.clientKey { car_curl_setopt_string(handle, CURLOPT_SSLKEY, key) }
 
@@ -141,8 +158,12 @@ public final class CurlTransport: HTTPTransport {
         car_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
         var effective: UnsafeMutablePointer<CChar>?
         car_curl_getinfo_string(handle, CURLINFO_EFFECTIVE_URL, &effective)
-        let url = effective.map { String(cString: $0) } ?? request.url
-        return .success(HTTPResponse(status: status, headers: transfer.headers, body: transfer.body, url: url))
+        var effectiveURL = effective.map { String(cString: $0) } ?? request.url
+        if let renamed, let authority = URLs.authority(effectiveURL), authority.host.lowercased() == renamed.name.lowercased() {
+            // Next links resolve against the URL the definition knows.
+            effectiveURL.replaceSubrange(authority.range, with: renamed.host)
+        }
+        return .success(HTTPResponse(status: status, headers: transfer.headers, body: transfer.body, url: effectiveURL))
     }
 
     static func kind(of code: CURLcode) -> TransportError.Kind {

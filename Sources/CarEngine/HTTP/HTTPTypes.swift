@@ -32,16 +32,39 @@ public struct HTTPRequest: Sendable {
 
 /// TLS settings of a request.
 public struct TLSOptions: Sendable, Hashable {
+    /// A PEM file of CAs to trust.
     public var caBundle: String?
+    /// CAs to trust as PEM text (trusted beside `caBundle` when both are given). Secret: never logged.
+    public var caPEM: String?
     public var clientCert: String?
     public var clientKey: String?
     public var insecureSkipVerify = false
+    /// Requests to `serverName.host` verify and send SNI for `serverName.name`, with that Host.
+    public var serverName: ServerNameOverride?
 
-    public init(caBundle: String? = nil, clientCert: String? = nil, clientKey: String? = nil, insecureSkipVerify: Bool = false) {
+    public init(caBundle: String? = nil, caPEM: String? = nil, clientCert: String? = nil, clientKey: String? = nil,
+                insecureSkipVerify: Bool = false, serverName: ServerNameOverride? = nil)
+    {
         self.caBundle = caBundle
+        self.caPEM = caPEM
         self.clientCert = clientCert
         self.clientKey = clientKey
         self.insecureSkipVerify = insecureSkipVerify
+        self.serverName = serverName
+    }
+}
+
+/// Another name for a host: the connection goes to `host`, but TLS verifies and sends SNI for
+/// `name`, and the Host header is `name`.
+public struct ServerNameOverride: Sendable, Hashable {
+    /// The name TLS verifies and the Host header carries.
+    public var name: String
+    /// The host (as in the base URL) the requests go to.
+    public var host: String
+
+    public init(name: String, host: String) {
+        self.name = name
+        self.host = host
     }
 }
 

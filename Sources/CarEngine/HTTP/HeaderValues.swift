@@ -37,6 +37,20 @@ enum HeaderValues {
         return max(0, at - nowMs)
     }
 
+    /// Milliseconds to wait from a header an API sets for retries: a time to try again
+    /// (`epoch_seconds`, `epoch_ms`; a time passed is no wait) or a wait (`seconds`). Nil when
+    /// the value is not a non-negative number.
+    static func delayMs(_ value: String, format: RetryDelayFrom.Format, nowMs: Int64) -> Int64? {
+        guard let number = Double(value.trimmingCharacters(in: .whitespaces)), number.isFinite, number >= 0 else { return nil }
+        let ms = format == .epochMs ? number : number * 1000
+        // Past any real date (year 2286 in ms): not a time or a wait this API means.
+        guard ms < 1e16 else { return nil }
+        switch format {
+        case .seconds: return Int64(ms.rounded(.up))
+        case .epochSeconds, .epochMs: return max(0, Int64(ms.rounded(.up)) - nowMs)
+        }
+    }
+
     /// `name=value` of a Set-Cookie header with the given cookie name.
     static func cookie(_ headers: [String], named name: String) -> String? {
         for h in headers {

@@ -43,6 +43,33 @@ enum URLs {
         return dir + reference
     }
 
+    /// The host of an http(s) URL (an IPv6 address in brackets), its port (the scheme's default
+    /// when absent) and where the host is in the URL.
+    static func authority(_ url: String) -> (host: String, port: Int, range: Range<String.Index>)? {
+        let https = url.lowercased().hasPrefix("https://")
+        guard https || url.lowercased().hasPrefix("http://"), let schemeEnd = url.range(of: "://") else { return nil }
+        let rest = url[schemeEnd.upperBound...]
+        let end = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
+        let authority = rest[..<end]
+        let start = authority.lastIndex(of: "@").map { authority.index(after: $0) } ?? authority.startIndex
+        let hostPort = authority[start...]
+        var hostEnd = hostPort.endIndex
+        if hostPort.hasPrefix("[") {
+            guard let close = hostPort.firstIndex(of: "]") else { return nil }
+            hostEnd = hostPort.index(after: close)
+        } else if let colon = hostPort.firstIndex(of: ":") {
+            hostEnd = colon
+        }
+        let host = hostPort[..<hostEnd]
+        guard !host.isEmpty else { return nil }
+        var port = https ? 443 : 80
+        if hostEnd < hostPort.endIndex {
+            guard let p = Int(hostPort[hostPort.index(after: hostEnd)...]), (1...65535).contains(p) else { return nil }
+            port = p
+        }
+        return (String(host), port, hostPort.startIndex..<hostEnd)
+    }
+
     static func formEncode(_ pairs: [(String, String)]) -> String {
         pairs.map { encodeQuery($0.0) + "=" + encodeQuery($0.1) }.joined(separator: "&")
     }

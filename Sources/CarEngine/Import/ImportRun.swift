@@ -18,6 +18,8 @@ public struct RunSettings: Sendable {
     public var progress: RunProgress?
     /// Output is printed, not sent (a dry run, `car map`): log lines say so.
     public var printsOnly = false
+    /// The datasource's CA file from the environment (used without tls.ca_bundle and ca_pem).
+    public var environmentCA: EnvironmentCA?
 
     public init(source: String, reportTime: Int64) {
         self.source = source

@@ -84,7 +84,8 @@ public enum ConnectorRun {
             switch configuration.action {
             case .connectionTest:
                 let client = try DatasourceClient(
-                    definition: configuration.definition, values: configuration.values, transport: transport, redactor: redactor, logger: logger)
+                    definition: configuration.definition, values: configuration.values, transport: transport, redactor: redactor, logger: logger,
+                    environmentCA: configuration.settings.environmentCA)
                 do { try await client.connectionTest() } catch let failure as RunFailure {
                     throw RunFailure(failure.failureClass, "connection test failed: \(failure.message)")
                 }
@@ -170,13 +171,15 @@ struct DryRun: Sendable {
             guard let since else { throw RunFailure(.invalidParameter, "an incremental dry run needs --since STATE (the saved model state)") }
             values = ImportSequence.incrementalValues(values, last: since, new: nil)
         }
-        let probe = try DatasourceClient(definition: definition, values: values, transport: transport, redactor: redactor, logger: logger)
+        let environmentCA = configuration.settings.environmentCA
+        let probe = try DatasourceClient(definition: definition, values: values, transport: transport, redactor: redactor, logger: logger,
+                                         environmentCA: environmentCA)
         let newState = try await ImportSequence.currentState(definition, client: probe, settings: configuration.settings)
         if let newState { values[RunVariable.newState.rawValue] = .string(newState) }
         var updatedSince = false
         if case .updatedSince? = definition.modelState?.changes { updatedSince = true }
         let client = try DatasourceClient(definition: definition, values: values, transport: transport, redactor: redactor, logger: logger,
-                                          incremental: incremental && updatedSince)
+                                          incremental: incremental && updatedSince, environmentCA: environmentCA)
         var settings = configuration.settings
         settings.printsOnly = true
         let run = ImportRun(definition: definition, records: client, sink: sink, validator: validator, logger: logger, settings: settings)

@@ -58,7 +58,8 @@ struct ImportSequence: Sendable {
     }
 
     func client(_ values: [String: JSON], incremental: Bool = false) throws(RunFailure) -> DatasourceClient {
-        try DatasourceClient(definition: definition, values: values, transport: transport, redactor: redactor, logger: logger, incremental: incremental)
+        try DatasourceClient(definition: definition, values: values, transport: transport, redactor: redactor, logger: logger, incremental: incremental,
+                             environmentCA: settings.environmentCA)
     }
 
     func syncSchemaExtension() async throws {

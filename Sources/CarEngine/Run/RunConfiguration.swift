@@ -157,6 +157,7 @@ extension RunConfiguration {
         settings.keepExportDirectory = options.keepExportDataDirectory
         settings.interruption = options.interruption
         settings.progress = RunProgress()
+        settings.environmentCA = EnvironmentCA.from(options.environment)
         let connectionTest = options.connectionTest || Truthy.parse(sources.string(RunKey.connectionTest.rawValue)?.value)
         let action: RunAction = connectionTest ? .connectionTest : options.dryRun ? .dryRun(options.mode, since: options.since) : .importData(options.mode)
         var configuration = RunConfiguration(

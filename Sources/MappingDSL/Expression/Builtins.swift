@@ -29,7 +29,7 @@ extension FunctionTable {
 }
 
 enum Builtins {
-    static let all: [FunctionSpec] = conversions + strings + collections + lambdas + time + network + encoding
+    static let all: [FunctionSpec] = conversions + strings + collections + lambdas + time + network + encoding + shapes
 
     // MARK: Conversions
 
