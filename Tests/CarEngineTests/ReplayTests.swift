@@ -57,7 +57,7 @@ import Testing
     }
 
     /// A definition and its cases in a scratch folder.
-    static func folder(_ name: String, cases: [String: String]) throws -> String {
+    static func folder(_ name: String, cases: [String: String], definition: String = ReplayTests.definition) throws -> String {
         let dir = Repo.temporaryPath("replay-\(name)")
         try FileIO.makeDirectory(dir)
         try FileIO.makeDirectory(dir + "/hosts.tests")
