@@ -240,17 +240,47 @@ extension DefinitionBuilder {
             if let updated { delta = .init(request: req, updated: updated, deleted: deleted, endpoints: list, expect: expect) }
         }
         let updatedSince = bool(node, "updated_since") ?? false
+        let feeds = buildEventFeeds(node["events"], endpoints: endpoints)
         if updatedSince && !endpoints.values.contains(where: { !$0.updatedSinceQuery.isEmpty || $0.updatedSinceBody != nil }) {
             warning("model_state.updated_since is set, but no endpoint declares an updated_since filter", keyNode(node, "updated_since")?.location)
         }
-        if !updatedSince && node["delta"] == nil {
-            warning("model_state has neither 'delta' nor 'updated_since': every run will be a full import", node.location)
+        if !updatedSince && node["delta"] == nil && node["events"] == nil {
+            warning("model_state has neither 'delta', 'events' nor 'updated_since': every run will be a full import", node.location)
         }
         if updatedSince && node["delta"] != nil, let k = keyNode(node, "updated_since") {
             error("model_state takes 'delta' or 'updated_since', not both: a run reads changes one way", k.location)
         }
-        let changes: ChangeTracking = delta.map { .changeLog($0) } ?? (updatedSince ? .updatedSince : .none)
+        var changes: ChangeTracking = delta.map { .changeLog($0) } ?? (updatedSince ? .updatedSince : .none)
+        if node["events"] != nil { changes = .events(feeds) }
         return ModelStateSpec(current: current, changes: changes)
+    }
+
+    mutating func buildEventFeeds(_ node: YAMLNode?, endpoints: [String: Endpoint]) -> [EventFeed] {
+        var feeds: [EventFeed] = []
+        for item in node?.items ?? [] {
+            let scope = variables.scope([.parameter, .run], document: true, functions: FunctionTable.standard)
+            let from = text(item, "from") ?? ""
+            let touched = text(item, "endpoint") ?? ""
+            for (key, name) in [("from", from), ("endpoint", touched)] where endpoints[name] == nil && item[key] != nil {
+                error("unknown endpoint '\(name)'\(Suggest.hint(for: name, in: endpointNames))", item[key]?.location)
+            }
+            if let e = endpoints[touched], e.byIDs == nil {
+                error("endpoint '\(touched)' has no by_ids: the records events touch are read again by id", item["endpoint"]?.location)
+            }
+            if let e = endpoints[from], e.forEach != nil {
+                error("an event endpoint cannot be a for_each endpoint", item["from"]?.location)
+            }
+            usedEndpoints.insert(from)
+            let when = expression(item["when"], scope: scope, expect: .bool, what: "'when'")
+            let id = expression(item["id"], scope: scope, expect: [.string, .int, .array], what: "'id'")
+            let change = expression(item["change"], scope: scope, expect: .string, what: "'change'")
+            if let c = change?.compiled.constant, EventFeed.Change(rawValue: c.stringValue ?? "") == nil {
+                error("'change' is 'create', 'update' or 'delete'", item["change"]?.location)
+            }
+            guard let id, let change, endpoints[from] != nil, endpoints[touched] != nil else { continue }
+            feeds.append(EventFeed(from: from, when: when, endpoint: touched, id: id, change: change, location: item.location))
+        }
+        return feeds
     }
 
     mutating func buildDeletions(_ node: YAMLNode?, catalogue: CARCatalogue) -> DeletionPolicy {

@@ -212,7 +212,7 @@ public enum DefinitionFormat {
 
     static let modelState: ObjectShape = ObjectShape(
         "How the datasource's save point is read and how changes since the last one are found.",
-        exclusive: [["delta", "updated_since"]],
+        exclusive: [["delta", "updated_since"], ["delta", "events"]],
         [
             required("current", .either([
                 .choice(["run_start"], "The run's start time (epoch ms) is the save point."),
@@ -229,6 +229,13 @@ public enum DefinitionFormat {
                 optional("expect", .expression("A condition the change-log response must meet ($ = response); when false the run fails with 55 and no model state is saved. An empty body always fails.")),
             ]))),
             optional("updated_since", .boolean("Incremental runs use each endpoint's updated_since filter with ${last_run_ms}.")),
+            optional("events", .list(.object(ObjectShape("A change feed from an event log: which record each event touches and how.", [
+                required("from", .text("The event endpoint (paginated as any endpoint; its request uses ${last_run_ms}, ${last_run_iso} or ${last_state}); read in incremental runs only.")),
+                optional("when", .expression("Only events for which this is true ($ = event).")),
+                required("endpoint", .text("The endpoint whose record the event touches.")),
+                required("id", .expression("The touched record's id, or a list of ids ($ = event).")),
+                required("change", .expression("'create', 'update' or 'delete' ($ = event): created and updated records are read again by id, deleted ones deleted.")),
+            ])), "Change feeds from event logs, for incremental runs (the last event of a record in reading order wins); endpoints with updated_since are read with it too.")),
         ])
 
     static let deletions: ObjectShape = ObjectShape(

@@ -144,12 +144,27 @@ public enum ChangeTracking: Sendable {
     case changeLog(ModelStateSpec.Delta)
     /// Each endpoint's `updated_since` filter, with `${last_run_ms}`.
     case updatedSince
+    /// Event logs (and each endpoint's `updated_since` filter, where it has one).
+    case events([EventFeed])
 
     /// Whether incremental imports are possible at all.
     public var tracksChanges: Bool {
         if case .none = self { return false }
         return true
     }
+}
+
+/// One classification of an event log's events: which record an event touches and how.
+public struct EventFeed: Sendable {
+    public enum Change: String, Sendable { case create, update, delete }
+    /// The event endpoint.
+    public var from: String
+    public var when: Expr?
+    /// The endpoint whose record the event touches.
+    public var endpoint: String
+    public var id: Expr
+    public var change: Expr
+    public var location: SourceLocation
 }
 
 /// How removals reach CAR.

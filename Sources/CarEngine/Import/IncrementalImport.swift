@@ -11,35 +11,30 @@ extension ImportRun {
     public func incremental(last: String, new: String) async throws -> RunSummary {
         let started = WallClock.nowMs()
         guard let client else { throw RunFailure(.general, "an incremental import needs the datasource") }
-        guard let delta = definition.modelState?.delta else {
-            throw RunFailure(.recoverable, "the definition has no model_state.delta: incremental imports are not possible")
-        }
         let pipeline = Pipeline(definition: definition, sink: sink, validator: validator, logger: logger, settings: settings, mode: .incremental)
         await pipeline.startRecording()
         settings.enter("reading changes and sending vertices (incremental import)")
         try await loadKeyedEndpoints()
-        let changes: JSON
-        if last == new {
-            changes = .null
-        } else {
-            changes = try await client.changeLog(delta, values: ["last_state": .string(last), "new_state": .string(new)])
+        let plan: ChangePlan
+        switch definition.modelState?.changes {
+        case .changeLog(let delta)?: plan = try await changeLogPlan(delta, client: client, last: last, new: new)
+        case .events(let feeds)?: plan = try await eventPlan(feeds, client: client)
+        default: throw RunFailure(.recoverable, "the definition has no model_state.delta or events: incremental imports are not possible")
         }
-        let endpoints = delta.endpoints ?? definition.endpointOrder.filter { name in
-            definition.lookupEndpoints.contains(name) || (definition.vertices + definition.edges).contains { $0.from == name }
-        }
-        var updatedBy: [String: [JSON]] = [:]
-        var deletedBy: [String: [JSON]] = [:]
-        for endpoint in endpoints {
-            var ctx = context(["endpoint": .string(endpoint), "last_state": .string(last), "new_state": .string(new)])
-            ctx.document = changes
-            updatedBy[endpoint] = try ids(delta.updated, ctx, "updated", endpoint)
-            deletedBy[endpoint] = try delta.deleted.map { try ids($0, ctx, "deleted", endpoint) } ?? []
-        }
-        let changed = Set(endpoints.filter { !(updatedBy[$0] ?? []).isEmpty || !(deletedBy[$0] ?? []).isEmpty })
+        let endpoints = plan.endpoints
+        var deletedBy = plan.deletedBy
+        let updatedBy = plan.updatedBy
+        let changed = plan.changed
         // Endpoints derived from changed records through lookups: read again whole.
         let dependents = Set(mappedEndpoints.filter { !(definition.lookupsByEndpoint[$0] ?? []).isDisjoint(with: changed) })
         for endpoint in endpoints where !dependents.contains(endpoint) {
-            let updated = updatedBy[endpoint] ?? []
+            guard let records = plan.readBy[endpoint], !records.isEmpty else { continue }
+            cache.add(records, endpoint: endpoint, context: context())
+            try await process(records, endpoint: endpoint, parent: nil, pipeline: pipeline)
+        }
+        for endpoint in endpoints where !dependents.contains(endpoint) {
+            let alreadyRead = Set((plan.readBy[endpoint] ?? []).compactMap { recordID($0, endpoint: endpoint) })
+            let updated = (updatedBy[endpoint] ?? []).filter { !alreadyRead.contains(renderString($0)) }
             guard !updated.isEmpty else { continue }
             let records = try await client.fetch(endpoint, ids: updated)
             cache.add(records, endpoint: endpoint, context: context())

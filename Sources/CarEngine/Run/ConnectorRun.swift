@@ -176,15 +176,21 @@ struct DryRun: Sendable {
                                          environmentCA: environmentCA)
         let newState = try await ImportSequence.currentState(definition, client: probe, settings: configuration.settings)
         if let newState { values[RunVariable.newState.rawValue] = .string(newState) }
-        var updatedSince = false
-        if case .updatedSince? = definition.modelState?.changes { updatedSince = true }
+        var filtered = false
+        var deltaOrEvents = false
+        switch definition.modelState?.changes {
+        case .updatedSince?: filtered = true
+        case .events?: (filtered, deltaOrEvents) = (true, true)
+        case .changeLog?: deltaOrEvents = true
+        default: break
+        }
         let client = try DatasourceClient(definition: definition, values: values, transport: transport, redactor: redactor, logger: logger,
-                                          incremental: incremental && updatedSince, environmentCA: environmentCA)
+                                          incremental: incremental && filtered, environmentCA: environmentCA)
         var settings = configuration.settings
         settings.printsOnly = true
         let run = ImportRun(definition: definition, records: client, sink: sink, validator: validator, logger: logger, settings: settings)
         var summary: RunSummary
-        if incremental, definition.modelState?.delta != nil, let since, let newState {
+        if incremental, deltaOrEvents, let since, let newState {
             summary = try await run.incremental(last: since, new: newState)
         } else {
             summary = try await run.full()

@@ -146,8 +146,13 @@ struct ImportSequence: Sendable {
         let values = Self.incrementalValues(configuration.values, last: saved, new: new)
         let sink = CARSink(car: car, source: settings.source, logger: logger, progress: settings.progress)
         let updatedSince: Bool
-        if case .updatedSince? = definition.modelState?.changes { updatedSince = true } else { updatedSince = false }
-        let client = try client(values, incremental: updatedSince)
+        var filtered = false
+        switch definition.modelState?.changes {
+        case .updatedSince?: (updatedSince, filtered) = (true, true)
+        case .events?: (updatedSince, filtered) = (false, true)
+        default: updatedSince = false
+        }
+        let client = try client(values, incremental: filtered)
         let run = ImportRun(definition: definition, records: client, sink: sink, validator: validator, logger: logger, settings: settings, car: car)
         var summary = updatedSince ? try await run.full() : try await run.incremental(last: saved, new: new)
         summary.mode = .incremental
