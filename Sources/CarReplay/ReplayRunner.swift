@@ -74,7 +74,8 @@ public struct ReplayRunner: Sendable {
             if let state = step.modelState { car.setModelState(source: replayCase.source, state) }
             let lines = Mutex<[String]>([])
             let options = runOptions(replayCase, step, server: server, car: car)
-            let result = await ConnectorRun.execute(options, sink: { line in lines.withLock { $0.append(line) } }, output: { _ in })
+            let result = await ConnectorRun.execute(options, transport: ReplayTransport(port: server.port),
+                                                    sink: { line in lines.withLock { $0.append(line) } }, output: { _ in })
             let logText = lines.withLock { $0.joined(separator: "\n") }
             if verbose { log("--- \(replayCase.name) \(label)\n" + logText) }
             var stepFailures: [String] = []
@@ -110,13 +111,12 @@ public struct ReplayRunner: Sendable {
 
     func runOptions(_ c: ReplayCase, _ step: ReplayStep, server: ReplayServer, car: CARSimulator) -> RunOptions {
         var o = RunOptions(definitionPath: definitionPath)
-        let base = server.baseURL
-        o.environment = c.environment.mapValues { $0.replacing("{{datasource}}", with: base) }
+        o.environment = c.environment.mapValues(server.substitute)
         o.environment["CAR_SERVICE_URL"] = car.baseURL
         o.environment["CAR_SERVICE_KEY"] = "car-key"
         o.environment["CAR_SERVICE_PASSWORD"] = "car-password"
         o.source = c.source
-        o.parameters = c.parameters.mapValues { $0.replacing("{{datasource}}", with: base) }
+        o.parameters = c.parameters.mapValues(server.substitute)
         o.mode = step.kind == .full ? .full : .incremental
         o.reportTime = step.atMs
         o.carDelayMs = 5
@@ -171,5 +171,21 @@ public struct ReplayRunner: Sendable {
 
     static func count(_ graph: JSON, _ part: String) -> Int {
         (graph[part]?.objectValue?.values ?? []).reduce(0) { $0 + ($1.arrayValue?.count ?? 0) }
+    }
+}
+
+/// libcurl, with the replay server's address taken as plain HTTP: a definition whose base URL
+/// is `https://${host}:${port}` is replayed as is (TLS itself is not replayed).
+struct ReplayTransport: HTTPTransport {
+    let inner = CurlTransport()
+    let port: UInt16
+
+    func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse {
+        var plain = request
+        let https = ["https://127.0.0.1:\(port)", "https://localhost:\(port)"].first { request.url.hasPrefix($0) }
+        if https != nil { plain.url = "http://" + request.url.dropFirst("https://".count) }
+        var response = try await inner.send(plain)
+        if let https, response.url.hasPrefix("http://") { response.url = https + response.url.dropFirst(https.count - 1) }
+        return response
     }
 }

@@ -24,6 +24,16 @@ public final class ReplayServer: Sendable {
 
     public var baseURL: String { server.withLock { $0?.baseURL ?? "" } }
 
+    public var port: UInt16 { server.withLock { $0?.port ?? 0 } }
+
+    /// Text of a case with the server's address in place of `{{datasource}}` (its base URL),
+    /// `{{datasource_host}}` and `{{datasource_port}}`.
+    public func substitute(_ text: String) -> String {
+        guard text.contains("{{") else { return text }
+        return text.replacing("{{datasource}}", with: baseURL).replacing("{{datasource_host}}", with: "127.0.0.1")
+            .replacing("{{datasource_port}}", with: String(port))
+    }
+
     public func stop() { server.withLock { $0?.stop() } }
 
     /// Serves these exchanges from now on (the previous step's are forgotten).
@@ -37,7 +47,7 @@ public final class ReplayServer: Sendable {
     public func problems() -> [String] {
         state.withLock { s in
             var out = s.misses.map { "a request the recordings do not hold: \($0)" }
-            for (i, e) in s.exchanges.enumerated() where s.used[i] == 0 {
+            for (i, e) in s.exchanges.enumerated() where s.used[i] == 0 && e.uses != .any {
                 out.append("an exchange was never requested (line \(e.location.line)): \(e.summary)")
             }
             return out
@@ -45,11 +55,11 @@ public final class ReplayServer: Sendable {
     }
 
     func answer(_ request: HTTPServerRequest) -> HTTPServerResponse {
-        let base = baseURL
         let wanted = ReplayRequest(request)
+        let substitute = self.substitute
         return state.withLock { s in
             var candidate: Int?
-            for (i, e) in s.exchanges.enumerated() where wanted.matches(e, base: base) {
+            for (i, e) in s.exchanges.enumerated() where wanted.matches(e, substitute: substitute) {
                 if case .exactly(let n) = e.uses, s.used[i] >= n { continue }
                 candidate = i
                 break
@@ -60,8 +70,8 @@ public final class ReplayServer: Sendable {
             }
             s.used[i] += 1
             let e = s.exchanges[i]
-            let headers = e.responseHeaders.map { (name: $0.name, value: $0.value.replacing("{{datasource}}", with: base)) }
-            return HTTPServerResponse(status: e.status, headers: headers, body: Array(e.responseBody.replacing("{{datasource}}", with: base).utf8))
+            let headers = e.responseHeaders.map { (name: $0.name, value: substitute($0.value)) }
+            return HTTPServerResponse(status: e.status, headers: headers, body: Array(substitute(e.responseBody).utf8))
         }
     }
 }
@@ -91,12 +101,13 @@ struct ReplayRequest {
         return text
     }
 
-    func matches(_ e: RecordedExchange, base: String) -> Bool {
+    func matches(_ e: RecordedExchange, substitute: (String) -> String) -> Bool {
         guard e.method == method, e.path == path, e.query.count == query.count else { return false }
-        for (k, v) in e.query where query[k] != v.map({ $0.replacing("{{datasource}}", with: base) }) { return false }
+        for (k, v) in e.query where query[k] != v.map(substitute) { return false }
         for h in e.headers {
             let lower = h.name.lowercased()
-            guard headers.contains(where: { $0.name.lowercased() == lower && $0.value == h.value }) else { return false }
+            let value = substitute(h.value)
+            guard headers.contains(where: { $0.name.lowercased() == lower && $0.value == value }) else { return false }
         }
         switch e.body {
         case nil: return true

@@ -313,14 +313,17 @@ extension DefinitionBuilder {
         p.maxPages = int(node, "max_pages").map(Int.init)
         switch text(node, "type") {
         case "page":
-            p.kind = .page(param: text(node, "param") ?? "page", start: Int(int(node, "start") ?? 1),
-                           size: int(node, "size").map(Int.init), sizeParam: text(node, "size_param"))
+            let param = text(node, "param") ?? "page"
+            p.kind = .page(param: param.isEmpty ? nil : param, start: Int(int(node, "start") ?? 1),
+                           size: int(node, "size").map(Int.init) ?? (node["size"]?.scalarValue?.stringValue != nil ? 1 : nil), sizeParam: text(node, "size_param"))
+            if node["size"]?.scalarValue?.stringValue != nil { p.sizeTemplate = template(node["size"], scope: requestScope()) }
             if node["size_param"] != nil && node["size"] == nil, let k = keyNode(node, "size_param") {
                 error("'size_param' needs 'size'", k.location)
             }
         case "offset":
             p.kind = .offset(offsetParam: text(node, "offset_param") ?? "offset", limitParam: text(node, "limit_param") ?? "limit",
                              limit: Int(int(node, "limit") ?? 100))
+            if node["limit"]?.scalarValue?.stringValue != nil { p.sizeTemplate = template(node["limit"], scope: requestScope()) }
         case "cursor":
             if let next = expression(node["next"], scope: scope, expect: [.string, .int], what: "'next'") {
                 p.kind = .cursor(next: next, param: text(node, "param"))

@@ -122,15 +122,15 @@ public enum DefinitionFormat {
     static let paginationVariants: [(name: String, shape: ObjectShape)] = [
         ("none", ObjectShape("One request gives all records.", [])),
         ("page", ObjectShape("Numbered pages: ${page} counts up from start.", [
-            optional("param", .text("The query parameter for the page number (default page); leave it out to place ${page} yourself.")),
+            optional("param", .text("The query parameter for the page number (default page); \"\" to place ${page} yourself (in a body, say).")),
             optional("start", .integer(0...1, "The first page number (default 1).")),
-            optional("size", .integer(1...100_000, "Records per page.")),
+            optional("size", .either([.integer(1...100_000, "Records per page."), .template("Records per page from a parameter (${page_size}).")], "Records per page.")),
             optional("size_param", .text("The query parameter for the page size.")),
         ] + stopFields)),
         ("offset", ObjectShape("Offset and limit: ${offset} grows by the number of records read.", [
             optional("offset_param", .text("The query parameter for the offset (default offset).")),
             optional("limit_param", .text("The query parameter for the limit (default limit).")),
-            required("limit", .integer(1...100_000, "Records per page.")),
+            required("limit", .either([.integer(1...100_000, "Records per page."), .template("Records per page from a parameter (${page_size}).")], "Records per page.")),
             optional("start", .integer(0...0, "The first offset (0).")),
         ] + stopFields)),
         ("cursor", ObjectShape("A cursor from each response is sent with the next request as ${cursor}.", [

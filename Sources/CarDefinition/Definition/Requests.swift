@@ -116,6 +116,8 @@ public struct Pagination: Sendable {
     public var total: Expr?
     public var stopOnShortPage: Bool?
     public var maxPages: Int?
+    /// The page size (`size`, `limit`) from a template such as `${page_size}`, rendered once per run.
+    public var sizeTemplate: Template?
 }
 
 /// How records of an endpoint are fetched by id.

@@ -117,7 +117,9 @@ final class AuthSession: Sendable {
             return TokenState.Credential(value: token, placement: .header("Authorization", prefix: "Bearer "), expiresAt: Self.expiry(seconds))
         case .session(let login, let tokenExpr, let cookieName, let placement, let expiresIn):
             let request = try client.prepare(login, ctx, what: "session login")
-            let exchange = try await authExchange(client, request, "session login")
+            // A cookie login often answers an HTML page: its body is read only when the token
+            // or the expiry comes from it.
+            let exchange = try await authExchange(client, request, "session login", parseBody: tokenExpr != nil || expiresIn != nil)
             var value: String?
             if let tokenExpr {
                 var c = ctx
@@ -143,9 +145,9 @@ final class AuthSession: Sendable {
     }
 
     /// A token request; its refusals are authentication failures (52).
-    func authExchange(_ client: DatasourceClient, _ request: PreparedRequest, _ what: String) async throws -> Exchange {
+    func authExchange(_ client: DatasourceClient, _ request: PreparedRequest, _ what: String, parseBody: Bool = true) async throws -> Exchange {
         do {
-            return try await client.execute(request, endpoint: nil, what: what, authenticate: false)
+            return try await client.execute(request, endpoint: nil, what: what, authenticate: false, parseBody: parseBody)
         } catch let failure as RunFailure where [.datasourceInvalidParameter, .datasourceForbidden].contains(failure.failureClass) {
             throw RunFailure(.datasourceAuthentication, failure.message)
         }

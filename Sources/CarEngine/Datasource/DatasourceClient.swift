@@ -91,7 +91,7 @@ public final class DatasourceClient: Sendable {
     /// parent record of a `for_each` endpoint.
     public func forEachPage(of name: String, parent: JSON? = nil, _ body: ([JSON]) async throws -> Void) async throws {
         guard let endpoint = definition.endpoints[name] else { throw RunFailure(.general, "unknown endpoint '\(name)'") }
-        var pager = Pager(endpoint: endpoint, client: self)
+        var pager = try Pager(endpoint: endpoint, client: self)
         var extra: [String: JSON] = [:]
         if let alias = endpoint.forEach?.variable { extra[alias] = parent ?? .null }
         var pages = 0
@@ -238,7 +238,7 @@ public final class DatasourceClient: Sendable {
 
     private func firstPage(of name: String) async throws {
         guard let endpoint = definition.endpoints[name] else { throw RunFailure(.general, "unknown endpoint '\(name)'") }
-        var pager = Pager(endpoint: endpoint, client: self)
+        var pager = try Pager(endpoint: endpoint, client: self)
         guard let state = try pager.next() else { return }
         var prepared = try prepare(endpoint.request, context(state.variables), what: "connection test (endpoint \(name))")
         prepared.query += state.query

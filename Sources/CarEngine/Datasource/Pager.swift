@@ -28,11 +28,30 @@ struct Pager {
     var windowStart: Int64 = 0
     var windowStarted = false
     let client: DatasourceClient
+    /// The page size (`size` or `limit`), from the definition or its template.
+    let pageSize: Int?
 
-    init(endpoint: Endpoint, client: DatasourceClient) {
+    init(endpoint: Endpoint, client: DatasourceClient) throws(RunFailure) {
         self.endpoint = endpoint
         self.pagination = endpoint.pagination
         self.client = client
+        var size: Int?
+        switch endpoint.pagination.kind {
+        case .page(_, _, let s, _): size = s
+        case .offset(_, _, let limit): size = limit
+        default: size = nil
+        }
+        if let template = endpoint.pagination.sizeTemplate {
+            let text: String
+            do { text = try template.render(client.context()) } catch {
+                throw RunFailure(.invalidParameter, "endpoint \(endpoint.name): the page size: \(error.message)")
+            }
+            guard let n = Int(text.trimming(" ")), (1...100_000).contains(n) else {
+                throw RunFailure(.invalidParameter, "endpoint \(endpoint.name): the page size must be a whole number from 1 to 100000, not '\(text)'")
+            }
+            size = n
+        }
+        pageSize = size
         if case .int(let i)? = client.baseValues["run_start_ms"] { runStart = i } else { runStart = WallClock.nowMs() }
         if case .page(_, let start, _, _) = pagination.kind { page = start }
     }
@@ -50,11 +69,12 @@ struct Pager {
         switch pagination.kind {
         case .none, .linkHeader:
             state.url = nextURL
-        case .page(let param, _, let size, let sizeParam):
+        case .page(let param, _, _, let sizeParam):
             state.variables["page"] = .int(Int64(page))
             if let param { state.query.append((param, String(page))) }
-            if let size, let sizeParam { state.query.append((sizeParam, String(size))) }
-        case .offset(let offsetParam, let limitParam, let limit):
+            if let size = pageSize, let sizeParam { state.query.append((sizeParam, String(size))) }
+        case .offset(let offsetParam, let limitParam, _):
+            let limit = pageSize ?? 100
             state.variables["offset"] = .int(Int64(offset))
             state.variables["limit"] = .int(Int64(limit))
             state.query.append((offsetParam, String(offset)))
@@ -119,11 +139,11 @@ struct Pager {
             return
         }
         switch pagination.kind {
-        case .page(_, _, let size, _):
-            if let size, pagination.stopOnShortPage ?? true, count < size { done = true }
+        case .page:
+            if let size = pageSize, pagination.stopOnShortPage ?? true, count < size { done = true }
             page += 1
-        case .offset(_, _, let limit):
-            if pagination.stopOnShortPage ?? true, count < limit { done = true }
+        case .offset:
+            if let limit = pageSize, pagination.stopOnShortPage ?? true, count < limit { done = true }
             offset += count
         case .cursor(let next, _):
             let value = try evaluate(next, context, "next")

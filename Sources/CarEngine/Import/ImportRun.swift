@@ -1,6 +1,7 @@
 import CarDefinition
 import Logging
 import MappingDSL
+import Synchronization
 
 /// Settings of one import.
 public struct RunSettings: Sendable {
@@ -52,6 +53,9 @@ public final class ImportRun: Sendable {
     let validator: ImportValidator?
     /// The CAR service, for read-back in incremental imports (none in a dry run).
     let car: CARClient?
+    /// Pages of endpoints read whole for keyed lookups that mappings also read (serialized):
+    /// served again from here, so the datasource is read once.
+    let preloaded = Mutex<[String: [[UInt8]]]>([:])
 
     public init(definition: ConnectorDefinition, records: any RecordSource, sink: any ImportSink, validator: ImportValidator?,
                 logger: Logger, settings: RunSettings, car: CARClient? = nil)
@@ -140,7 +144,7 @@ public final class ImportRun: Sendable {
                 let channel = channels[i]
                 group.addTask {
                     do {
-                        try await self.records.forEachPage(of: endpoint, parent: nil) { page in try await channel.send(page) }
+                        try await self.pages(of: endpoint) { page in try await channel.send(page) }
                         await channel.finish()
                     } catch {
                         await channel.finish(error)
@@ -162,11 +166,24 @@ public final class ImportRun: Sendable {
         }
     }
 
+    /// An endpoint's pages: those kept from the keyed read, else from the records' source.
+    func pages(of endpoint: String, _ body: ([JSON]) async throws -> Void) async throws {
+        if let kept = preloaded.withLock({ $0.removeValue(forKey: endpoint) }) {
+            for bytes in kept { try await body(try JSONParser.parse(bytes).arrayValue ?? []) }
+            return
+        }
+        try await records.forEachPage(of: endpoint, parent: nil, body)
+    }
+
     /// Reads the endpoints looked up by key whole and indexes them (before any mapping).
     func loadKeyedEndpoints() async throws {
         for endpoint in definition.endpointOrder where definition.keyedLookupEndpoints.contains(endpoint) {
             settings.progress?.reading(endpoint)
-            try await records.forEachPage(of: endpoint, parent: nil) { cache.addKeyed($0, endpoint: endpoint, context: context()) }
+            let mapped = mappedEndpoints.contains(endpoint)
+            try await records.forEachPage(of: endpoint, parent: nil) { page in
+                cache.addKeyed(page, endpoint: endpoint, context: context())
+                if mapped { preloaded.withLock { $0[endpoint, default: []].append(JSONWriter().bytes(.array(page))) } }
+            }
             settings.progress?.reading(nil)
         }
     }

@@ -47,7 +47,7 @@ extension ImportRun {
         for endpoint in mappedEndpoints where dependents.contains(endpoint) {
             logger.info("reading \(endpoint) again: its mappings look up changed records", label: "import")
             await pipeline.reread(endpoint)
-            try await client.forEachPage(of: endpoint) { page in
+            try await pages(of: endpoint) { page in
                 cache.add(page, endpoint: endpoint, context: context())
                 try await process(page, endpoint: endpoint, parent: nil, pipeline: pipeline)
             }
