@@ -32,6 +32,9 @@ public struct ReplayRecorder: Sendable {
     public var caseName: String
     public var options: RunOptions
     public var atMs: Int64
+    /// Append an incremental step to the case: its steps are replayed first (they must pass),
+    /// then an incremental import runs against the live datasource from the state they saved.
+    public var appendIncremental = false
 
     public init(definitionPath: String, caseName: String, options: RunOptions, atMs: Int64) {
         self.definitionPath = definitionPath
@@ -39,6 +42,8 @@ public struct ReplayRecorder: Sendable {
         self.options = options
         self.atMs = atMs
     }
+
+    var casePath: String { ReplayRunner.casesFolder(of: definitionPath) + "/" + caseName + ".yaml" }
 
     /// Headers a recorded request keeps (the others are transport details or credentials).
     static let keptRequestHeaders: Set<String> = ["accept", "content-type"]
@@ -50,24 +55,33 @@ public struct ReplayRecorder: Sendable {
         let loaded = DefinitionLoader.load(path: definitionPath)
         guard let definition = loaded.definition else { return .failure(RunFailure(.general, "the definition \(definitionPath) does not load")) }
         let car: CARSimulator
-        do {
-            var o = CARSimulatorOptions()
-            o.graphqlOperators = CARSimulatorOptions.confirmedOperators
-            o.databaseReady = true
-            car = try CARSimulator(options: o)
-        } catch {
+        do { car = try ReplayRunner.carSimulator() } catch {
             return .failure(RunFailure(.general, "could not start the CAR simulator: \(error)"))
         }
         defer { car.stop() }
         var run = options
+        var existing: (text: String, steps: Int, source: String)?
+        if appendIncremental {
+            let replayCase: ReplayCase
+            do { replayCase = try ReplayCase.load(path: casePath) } catch { return .failure(RunFailure(.general, error.description)) }
+            let outcome = await ReplayRunner(definitionPath: definitionPath).run(replayCase, car: car)
+            if !outcome.passed {
+                return .failure(RunFailure(.general, "\(casePath) does not pass; fix it before appending a step:\n" + outcome.failures.joined(separator: "\n")))
+            }
+            existing = (Repo.text(casePath), replayCase.steps.count, replayCase.source)
+            run.source = replayCase.source
+        }
         run.environment["CAR_SERVICE_URL"] = car.baseURL
         run.environment["CAR_SERVICE_KEY"] = "car-key"
         run.environment["CAR_SERVICE_PASSWORD"] = "car-password"
-        run.mode = .full
+        run.mode = appendIncremental ? .incremental : .full
         run.reportTime = atMs
         run.carDelayMs = 5
         let source = run.source ?? "car-test"
         run.source = source
+        if !appendIncremental && DirectoryListing.exists(casePath) {
+            return .failure(RunFailure(.general, "\(casePath) exists; --append adds an incremental step to it"))
+        }
         let configuration: RunConfiguration
         do { configuration = try RunConfiguration.resolve(run, definition: definition) } catch { return .failure(error) }
         let redactor = Redactor()
@@ -101,19 +115,27 @@ public struct ReplayRecorder: Sendable {
             return origin.isEmpty ? out : out.replacing(origin, with: "{{datasource}}")
         }
         parameters = parameters.map { ($0.0, clean($0.1)) }
-        var yaml = "# Recorded by car test --record against \(clean(origin)) on \(ISO8601.format(atMs)).\n"
-        yaml += "# Secrets are replaced by placeholders; review the answers before committing.\n"
-        yaml += "description: " + YAMLText.quoted("a full import recorded from the live datasource") + "\n"
-        yaml += "source: " + YAMLText.quoted(source) + "\n"
-        yaml += "parameters:\n"
-        for (k, v) in parameters { yaml += "  \(k): \(YAMLText.quoted(v))\n" }
-        yaml += "steps:\n  - run: full\n    at: \(ISO8601.format(atMs))\n    exchanges:\n"
+        let kind = appendIncremental ? "incremental" : "full"
+        var yaml = ""
+        if let existing {
+            yaml = existing.text + (existing.text.hasSuffix("\n") ? "" : "\n")
+        } else {
+            yaml += "# Recorded by car test --record against \(clean(origin)) on \(ISO8601.format(atMs)).\n"
+            yaml += "# Secrets are replaced by placeholders; review the answers before committing.\n"
+            yaml += "description: " + YAMLText.quoted("a full import recorded from the live datasource") + "\n"
+            yaml += "source: " + YAMLText.quoted(source) + "\n"
+            yaml += "parameters:\n"
+            for (k, v) in parameters { yaml += "  \(k): \(YAMLText.quoted(v))\n" }
+            yaml += "steps:\n"
+        }
+        yaml += "  # Recorded by car test --record on \(ISO8601.format(atMs)).\n"
+        yaml += "  - run: \(kind)\n    at: \(ISO8601.format(atMs))\n    exchanges:\n"
         for e in recorded {
             yaml += Self.exchangeYAML(e, clean: clean, origin: origin)
         }
         let folder = ReplayRunner.casesFolder(of: definitionPath)
-        let casePath = folder + "/" + caseName + ".yaml"
-        let graphPath = ReplayRunner.graphPath(casePath, step: 1)
+        let casePath = self.casePath
+        let graphPath = ReplayRunner.graphPath(casePath, step: (existing?.steps ?? 0) + 1)
         let graph = ReplayRunner.canonicalGraph(car, source: source)
         do {
             try FileIO.makeDirectory(folder)
@@ -168,6 +190,12 @@ public struct ReplayRecorder: Sendable {
             y += "          body: " + YAMLText.quoted(body) + "\n"
         }
         return y
+    }
+}
+
+enum Repo {
+    static func text(_ path: String) -> String {
+        (try? FileIO.read(path)).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 }
 

@@ -49,23 +49,29 @@ public struct ReplayRunner: Sendable {
     }
 
     /// Runs one case.
-    public func run(_ replayCase: ReplayCase, log: @escaping @Sendable (String) -> Void = { _ in }) async -> ReplayOutcome {
+    /// The CAR simulator of a case: the operators confirmed against CAR only, a database.
+    public static func carSimulator() throws -> CARSimulator {
+        var options = CARSimulatorOptions()
+        options.graphqlOperators = CARSimulatorOptions.confirmedOperators
+        options.databaseReady = true
+        return try CARSimulator(options: options)
+    }
+
+    /// Runs one case; against `car` when given (it keeps the graph afterwards).
+    public func run(_ replayCase: ReplayCase, car given: CARSimulator? = nil, log: @escaping @Sendable (String) -> Void = { _ in }) async -> ReplayOutcome {
         var outcome = ReplayOutcome(name: replayCase.name, failures: [], figures: [], written: [])
         let server: ReplayServer
         let car: CARSimulator
         do {
             server = try ReplayServer()
-            var options = CARSimulatorOptions()
-            options.graphqlOperators = CARSimulatorOptions.confirmedOperators
-            options.databaseReady = true
-            car = try CARSimulator(options: options)
+            car = try given ?? Self.carSimulator()
         } catch {
             outcome.failures.append("could not start the loopback servers: \(error)")
             return outcome
         }
         defer {
             server.stop()
-            car.stop()
+            if given == nil { car.stop() }
         }
         for (index, step) in replayCase.steps.enumerated() {
             let number = index + 1

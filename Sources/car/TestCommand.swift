@@ -25,6 +25,9 @@ struct Test: AsyncParsableCommand {
     @Option(name: .long, help: "Record a new case NAME: a full import against the live datasource, secrets replaced.")
     var record: String?
 
+    @Flag(name: .long, help: "With --record: append an incremental step to the case (its steps are replayed first, then the datasource is read from the state they saved).")
+    var append = false
+
     @Option(name: .long, help: "For --record: a parameter value NAME=VALUE (repeatable; environment variables work too).")
     var param: [String] = []
 
@@ -37,6 +40,7 @@ struct Test: AsyncParsableCommand {
     func validate() throws {
         if definitions.isEmpty { throw ValidationError("name at least one definition file") }
         if record != nil && definitions.count != 1 { throw ValidationError("--record records one definition") }
+        if append && record == nil { throw ValidationError("--append goes with --record NAME") }
         for p in param where !p.contains("=") { throw ValidationError("--param takes NAME=VALUE, not '\(p)'") }
     }
 
@@ -49,7 +53,8 @@ struct Test: AsyncParsableCommand {
                 let parts = p.split(separator: "=", maxSplits: 1)
                 run.parameters[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
             }
-            let recorder = ReplayRecorder(definitionPath: path, caseName: record, options: run, atMs: WallClock.nowMs() / 1000 * 1000)
+            var recorder = ReplayRecorder(definitionPath: path, caseName: record, options: run, atMs: WallClock.nowMs() / 1000 * 1000)
+            recorder.appendIncremental = append
             switch await recorder.record() {
             case .success(let files): FileHandleOutput.standardOutput("recorded " + files.joined(separator: " and "))
             case .failure(let f):

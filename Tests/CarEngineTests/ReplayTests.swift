@@ -4,6 +4,7 @@ import Testing
     import Glibc
 #endif
 
+import CarSimulators
 @testable import CarDefinition
 @testable import CarEngine
 @testable import CarReplay
@@ -67,9 +68,9 @@ import Testing
         return dir
     }
 
-    static func run(_ dir: String, update: Bool = false) async -> (code: Int32, output: String) {
+    static func run(_ dir: String, update: Bool = false, definition: String = "hosts.yaml") async -> (code: Int32, output: String) {
         let out = Mutex<[String]>([])
-        var options = ReplayCommand.Options(definitions: [dir + "/hosts.yaml"])
+        var options = ReplayCommand.Options(definitions: [dir + "/" + definition])
         options.update = update
         let code = await ReplayCommand.run(options) { line in out.withLock { $0.append(line) } }
         return (code, out.withLock { $0.joined(separator: "\n") })
@@ -164,5 +165,44 @@ import Testing
         let result = await Self.run(dir)
         #expect(result.code == 1)
         #expect(result.output.contains("no replay cases in \(dir)/hosts.tests/"))
+    }
+
+    /// The reference connector's recorded incremental import ends in the graph of a fresh full
+    /// import of the changed datasource (both recorded from car sim reference).
+    @Test func theReferenceIncrementalReplayEndsInAFreshFullImportsGraph() async throws {
+        let result = await ReplayCommand.run(ReplayCommand.Options(definitions: [Repo.root + "/connectors/reference.yaml"])) { _ in }
+        #expect(result == 0)
+        let folder = Repo.root + "/connectors/reference.tests/"
+        let incremental = try JSONParser.parse(try #require(Repo.read(folder + "full-and-incremental.2.graph.json")))
+        let fresh = try JSONParser.parse(try #require(Repo.read(folder + "after-changes.1.graph.json")))
+        #expect(incremental["vertices"] == fresh["vertices"])
+        #expect(incremental["edges"] == fresh["edges"])
+        #expect((incremental["vertices"]?["asset"]?.arrayValue ?? []).contains { $0["name"] == "Bürorechner-1" })
+    }
+
+    /// car test --record against a live datasource (the reference simulator), then --append an
+    /// incremental step after changes: the case replays, and no secret is in what was written.
+    @Test func recordingAFullAndAppendingAnIncrementalStep() async throws {
+        let datasource = try ReferenceSimulator(assets: 2, seed: 3, password: "live-Secret-9")
+        defer { datasource.stop() }
+        let dir = Repo.temporaryPath("record")
+        try FileIO.makeDirectory(dir)
+        for f in DirectoryListing.names(dir + "/reference.tests") { _ = unlink(dir + "/reference.tests/" + f) }
+        try FileIO.write(try FileIO.read(Repo.root + "/connectors/reference.yaml"), to: dir + "/reference.yaml")
+        var options = RunOptions(definitionPath: dir + "/reference.yaml")
+        options.parameters = ["url": datasource.baseURL, "password": "live-Secret-9"]
+        let full = ReplayRecorder(definitionPath: dir + "/reference.yaml", caseName: "live", options: options, atMs: 1_793_527_200_000)
+        guard case .success = await full.record() else { Issue.record("the full import was not recorded"); return }
+        try datasource.update("assets", datasource.pks("assets")[0], ["name": "renamed"])
+        var append = ReplayRecorder(definitionPath: dir + "/reference.yaml", caseName: "live", options: options, atMs: 1_793_530_800_000)
+        append.appendIncremental = true
+        guard case .success(let files) = await append.record() else { Issue.record("the incremental step was not appended"); return }
+        #expect(files.last == dir + "/reference.tests/live.2.graph.json")
+        let text = try #require(Repo.read(dir + "/reference.tests/live.yaml"))
+        #expect(text.contains("run: incremental") && text.contains("/delta/") && text.contains("password: \"recorded-password\""))
+        #expect(!text.contains("live-Secret-9") && !text.contains(datasource.baseURL))
+        let replay = await Self.run(dir, definition: "reference.yaml")
+        #expect(replay.code == 0, "\(replay.output)")
+        #expect(try #require(Repo.read(dir + "/reference.tests/live.2.graph.json")).contains("\"name\": \"renamed\""))
     }
 }
