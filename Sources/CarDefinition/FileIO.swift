@@ -55,4 +55,13 @@ public enum FileIO {
             throw FileError(description: "cannot create '\(path)': \(String(cString: strerror(errno)))")
         }
     }
+
+    /// Creates a directory and its parents (mode 0755) unless they exist.
+    public static func makeDirectories(_ path: String) throws(FileError) {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            prefix += "/" + part
+            try makeDirectory(prefix)
+        }
+    }
 }

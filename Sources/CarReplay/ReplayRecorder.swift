@@ -61,10 +61,16 @@ public struct ReplayRecorder: Sendable {
         defer { car.stop() }
         var run = options
         var existing: (text: String, steps: Int, source: String)?
+        // The runs share a state directory, as a case's runs do.
+        let state = ReplayRunner.scratchStateDirectory()
+        defer { ReplayRunner.remove(state) }
+        run.stateDirectory = state
         if appendIncremental {
             let replayCase: ReplayCase
             do { replayCase = try ReplayCase.load(path: casePath) } catch { return .failure(RunFailure(.general, error.description)) }
-            let outcome = await ReplayRunner(definitionPath: definitionPath).run(replayCase, car: car)
+            var runner = ReplayRunner(definitionPath: definitionPath)
+            runner.stateDirectory = state
+            let outcome = await runner.run(replayCase, car: car)
             if !outcome.passed {
                 return .failure(RunFailure(.general, "\(casePath) does not pass; fix it before appending a step:\n" + outcome.failures.joined(separator: "\n")))
             }

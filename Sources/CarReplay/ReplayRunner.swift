@@ -4,6 +4,12 @@ import CarSimulators
 import MappingDSL
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The outcome of one replay case.
 public struct ReplayOutcome: Sendable {
     public var name: String
@@ -27,6 +33,8 @@ public struct ReplayRunner: Sendable {
     public var update = false
     /// Print each run's log.
     public var verbose = false
+    /// The state directory of the runs (default: a scratch one per case, removed afterwards).
+    public var stateDirectory: String?
 
     public init(definitionPath: String) {
         self.definitionPath = definitionPath
@@ -49,6 +57,27 @@ public struct ReplayRunner: Sendable {
     }
 
     /// Runs one case.
+    /// A new scratch directory for a case's state.
+    public static func scratchStateDirectory() -> String {
+        let n = scratchCounter.withLock { c in
+            c += 1
+            return c
+        }
+        return "/tmp/car-test-state-\(getpid())-\(n)"
+    }
+
+    static let scratchCounter = Mutex(0)
+
+    /// Removes a scratch state directory (its files, then itself).
+    public static func remove(_ directory: String) {
+        for source in DirectoryListing.names(directory) {
+            let sub = directory + "/" + source
+            for f in DirectoryListing.names(sub) { unlink(sub + "/" + f) }
+            rmdir(sub)
+        }
+        rmdir(directory)
+    }
+
     /// The CAR simulator of a case: the operators confirmed against CAR only, a database.
     public static func carSimulator() throws -> CARSimulator {
         var options = CARSimulatorOptions()
@@ -69,9 +98,12 @@ public struct ReplayRunner: Sendable {
             outcome.failures.append("could not start the loopback servers: \(error)")
             return outcome
         }
+        // The state kept between the case's runs (the dependency index), as a deployment keeps it.
+        let state = stateDirectory ?? Self.scratchStateDirectory()
         defer {
             server.stop()
             if given == nil { car.stop() }
+            if stateDirectory == nil { Self.remove(state) }
         }
         for (index, step) in replayCase.steps.enumerated() {
             let number = index + 1
@@ -79,7 +111,8 @@ public struct ReplayRunner: Sendable {
             server.load(step.exchanges)
             if let state = step.modelState { car.setModelState(source: replayCase.source, state) }
             let lines = Mutex<[String]>([])
-            let options = runOptions(replayCase, step, server: server, car: car)
+            var options = runOptions(replayCase, step, server: server, car: car)
+            options.stateDirectory = state
             let result = await ConnectorRun.execute(options, transport: ReplayTransport(port: server.port),
                                                     sink: { line in lines.withLock { $0.append(line) } }, output: { _ in })
             let logText = lines.withLock { $0.joined(separator: "\n") }

@@ -61,6 +61,14 @@ struct FrameworkOptions: ParsableArguments {
     @Option(name: both("export-data-page-size"), help: "Objects per import envelope (EXPORT_DATA_PAGE_SIZE; default 2000).")
     var exportDataPageSize: Int?
 
+    @Option(name: .customLong("state-dir"),
+            help: "Where state kept between runs lives, per source: the dependency index (CAR_STATE_DIR; default <export-data-dir>/car-state). Put it on a persistent volume.")
+    var stateDir: String?
+
+    @Option(name: .customLong("dependency-index"),
+            help: "on (default) or off: incremental imports derive again only the records that look up changed ones, found in an index kept in the state directory (CAR_DEPENDENCY_INDEX).")
+    var dependencyIndex: String?
+
     @Option(name: .customLong("secrets-dir"),
             help: "A directory of secret files, one per variable, JWE with a key in .jwk/key.jwk (CAR_SECRETS_DIR; default /etc/secrets when it exists).")
     var secretsDir: String?
@@ -79,6 +87,8 @@ struct FrameworkOptions: ParsableArguments {
         o.keepExportDataDirectory = keepExportDataDir
         o.pageSize = exportDataPageSize
         o.secretsDirectory = secretsDir
+        o.stateDirectory = stateDir
+        o.dependencyIndex = dependencyIndex
         o.debug = debug
         o.logFormat = logFormat
     }

@@ -6,28 +6,56 @@ import Testing
 @testable import CarEngine
 @testable import MappingDSL
 
-/// The CAR simulator as the tests run it: answering every operator it implements, or only
-/// those confirmed against the real service (car-service-api.md).
-enum CARService: String, CaseIterable, CustomTestStringConvertible {
-    case allOperators, confirmedOperators
+/// The CAR simulator as the tests run it (answering every operator it implements, or only those
+/// confirmed against the real service, car-service-api.md), and the dependency index the runs
+/// keep: used, off (dependent endpoints read whole), or made stale before every run (it belongs
+/// to another model state: the run falls back and rebuilds it).
+struct CARService: CaseIterable, CustomTestStringConvertible, Sendable, Hashable {
+    enum Operators: String, Sendable { case all, confirmed }
+    enum Index: String, Sendable { case kept, off, stale }
+
+    var operators: Operators
+    var index: Index
+
+    static let allOperators = CARService(operators: .all, index: .kept)
+    static let confirmedOperators = CARService(operators: .confirmed, index: .kept)
+    static let allCases: [CARService] = [
+        allOperators, confirmedOperators, CARService(operators: .all, index: .off), CARService(operators: .confirmed, index: .stale),
+    ]
 
     func simulator() throws -> CARSimulator {
         var options = CARSimulatorOptions()
-        if self == .confirmedOperators { options.graphqlOperators = CARSimulatorOptions.confirmedOperators }
+        if operators == .confirmed { options.graphqlOperators = CARSimulatorOptions.confirmedOperators }
         return try CARSimulator(options: options)
     }
 
-    var testDescription: String { rawValue }
+    var testDescription: String { "\(operators.rawValue) operators, index \(index.rawValue)" }
 }
 
 /// The reference connector between the reference datasource simulator and the CAR simulator.
 struct ReferenceRig {
     let datasource: ReferenceSimulator
     let car: CARSimulator
+    let index: CARService.Index
+    /// This rig's state directory (the dependency index between its runs).
+    let stateDirectory: String
 
     init(assets: Int = 20, seed: UInt64 = 1, service: CARService = .allOperators) throws {
         datasource = try ReferenceSimulator(assets: assets, seed: seed)
         car = try service.simulator()
+        index = service.index
+        stateDirectory = Repo.scratchDirectory("state")
+    }
+
+    /// Makes every index of the rig stale: it now says it belongs to another model state.
+    func makeIndexStale() {
+        let dir = stateDirectory + "/ref1"
+        for name in DirectoryListing.names(dir) where name.hasSuffix(".idx") {
+            guard let text = Repo.read(dir + "/" + name), let nl = text.firstIndex(of: "\n") else { continue }
+            var header = text[..<nl].split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            if header.count == 3 { header[1] = "another-state" }
+            try? FileIO.write(Array((header.joined(separator: "\t") + text[nl...]).utf8), to: dir + "/" + name)
+        }
     }
 
     func stop() {
@@ -50,7 +78,14 @@ struct ReferenceRig {
     @discardableResult
     func run(_ configure: (inout RunOptions) -> Void = { _ in }) async -> (code: Int32, log: CapturedLog) {
         let log = CapturedLog()
-        let code = await runCar(Self.options(datasource: datasource, car: car, configure), sink: { line in log.lines.withLock { $0.append(line) } })
+        if index == .stale { makeIndexStale() }
+        let state = stateDirectory
+        let index = self.index
+        let code = await runCar(Self.options(datasource: datasource, car: car) { o in
+            o.stateDirectory = state
+            o.dependencyIndex = index == .off ? "off" : "on"
+            configure(&o)
+        }, sink: { line in log.lines.withLock { $0.append(line) } })
         return (code, log)
     }
 
@@ -62,7 +97,7 @@ struct ReferenceRig {
         let fresh = try CARSimulator()
         defer { fresh.stop() }
         let log = CapturedLog()
-        let code = await runCar(Self.options(datasource: datasource, car: fresh), sink: { line in log.lines.withLock { $0.append(line) } })
+        let code = await runCar(Self.options(datasource: datasource, car: fresh) { $0.dependencyIndex = "off" }, sink: { line in log.lines.withLock { $0.append(line) } })
         #expect(code == 0, "\(log.text)")
         return Self.normalized(fresh)
     }

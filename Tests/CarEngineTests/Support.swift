@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -33,6 +34,19 @@ enum Repo {
         "/tmp/car-tests-\(TestProcess.id)-\(name)"
     }
 
+    /// A new scratch directory of this test process (created).
+    static func scratchDirectory(_ name: String) -> String {
+        let n = scratchCount.withLock { c in
+            c += 1
+            return c
+        }
+        let path = temporaryPath("\(name)-\(n)")
+        try? FileIO.makeDirectories(path)
+        return path
+    }
+
+    static let scratchCount = Mutex(0)
+
     static func read(_ path: String) -> String? {
         guard let bytes = try? FileIO.read(path) else { return nil }
         return String(decoding: bytes, as: UTF8.self)
@@ -67,5 +81,8 @@ func expectGolden(_ actual: String, path: String, sourceLocation: Testing.Source
 func runCar(_ options: RunOptions, transport: any HTTPTransport = CurlTransport(), sink: @escaping FrameworkLogHandler.Sink = { _ in },
             output: @escaping @Sendable (String) -> Void = { _ in }) async -> Int32
 {
-    await ConnectorRun.execute(options, transport: transport, sink: sink, output: output).exitCode
+    // Runs of a test keep their state apart from other tests' (they share source names).
+    var options = options
+    if options.stateDirectory == nil { options.stateDirectory = Repo.scratchDirectory("state") }
+    return await ConnectorRun.execute(options, transport: transport, sink: sink, output: output).exitCode
 }

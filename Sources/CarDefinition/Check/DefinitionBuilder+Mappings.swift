@@ -241,7 +241,9 @@ extension DefinitionBuilder {
         }
         let updatedSince = bool(node, "updated_since") ?? false
         let feeds = buildEventFeeds(node["events"], endpoints: endpoints)
-        if updatedSince && !endpoints.values.contains(where: { !$0.updatedSinceQuery.isEmpty || $0.updatedSinceBody != nil }) {
+        // Endpoints may also filter with the last run's time in their own requests.
+        let filtersByTime = !usedVariables.isDisjoint(with: ["last_run_ms", "last_run_iso", "last_state"])
+        if updatedSince && !filtersByTime && !endpoints.values.contains(where: { !$0.updatedSinceQuery.isEmpty || $0.updatedSinceBody != nil }) {
             warning("model_state.updated_since is set, but no endpoint declares an updated_since filter", keyNode(node, "updated_since")?.location)
         }
         if !updatedSince && node["delta"] == nil && node["events"] == nil {

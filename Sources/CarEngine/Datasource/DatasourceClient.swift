@@ -129,8 +129,14 @@ public final class DatasourceClient: Sendable {
                     break
                 }
                 pages += 1
-                if exchange.ignored { break }
-                if exchange.streamed == Self.nothingArrived { throw notRecords("an empty body", endpoint: endpoint, exchange: exchange, what: what) }
+                if exchange.ignored && !(200..<300).contains(exchange.response.status) { break }
+                if exchange.streamed == Self.nothingArrived || exchange.ignored {
+                    guard exchange.ignored || ignoresEmptyBody(exchange, endpoint: endpoint, what: what) else {
+                        throw notRecords("an empty body", endpoint: endpoint, exchange: exchange, what: what)
+                    }
+                    try pager.advance(count: 0, exchange: exchange, context: context(vars))
+                    continue
+                }
                 try pager.advance(count: exchange.streamed, exchange: exchange, context: context(vars))
                 continue
             }
@@ -138,7 +144,7 @@ public final class DatasourceClient: Sendable {
                 // Large lists: the records are parsed and handed on a chunk at a time.
                 let exchange = try await execute(prepared, endpoint: endpoint, what: what, format: endpoint.format, parseBody: false)
                 pages += 1
-                if exchange.ignored { break }
+                if exchange.ignored && !(200..<300).contains(exchange.response.status) { break }
                 let count: Int
                 do {
                     count = try await streamRecords(exchange, path: path, endpoint: endpoint, what: what, chunk: Self.chunkSize, body)
@@ -150,8 +156,9 @@ public final class DatasourceClient: Sendable {
             }
             let exchange = try await execute(prepared, endpoint: endpoint, what: what, format: endpoint.format)
             pages += 1
-            if exchange.ignored { break }
-            let list = try records(exchange, endpoint: endpoint, extra: vars, what: what)
+            if exchange.ignored && !(200..<300).contains(exchange.response.status) { break }
+            // An ignored empty 2xx (a 204, say) is a page without records: the next window or page follows.
+            let list = exchange.ignored ? [] : try records(exchange, endpoint: endpoint, extra: vars, what: what)
             try await body(list)
             try pager.advance(count: list.count, exchange: exchange, context: context(vars, document: exchange.body))
         }

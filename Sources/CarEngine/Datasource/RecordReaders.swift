@@ -41,10 +41,25 @@ extension DatasourceClient {
         return RunFailure(.datasourceData, redactor.redact(text))
     }
 
+    /// Whether an error mapping says to ignore this empty answer (`{status: 204}, then: ignore`):
+    /// then it is a page without records. Without one, an empty body is a failure.
+    func ignoresEmptyBody(_ exchange: Exchange, endpoint: Endpoint, what: String) -> Bool {
+        let rules = endpoint.errors + definition.datasource.errors
+        guard case .ignore = ErrorPolicy.decide(.unparseable(exchange.response), rules: rules, defaults: definition.datasource.retries, context: context()) else {
+            return false
+        }
+        logger.info("\(exchange.method) \(redactor.redact(exchange.url)) (\(what)): status \(exchange.response.status) with an empty body: no records (error mapping: ignore)",
+                    label: "datasource")
+        return true
+    }
+
     /// The records of a parsed response.
     func records(_ exchange: Exchange, endpoint: Endpoint, extra: [String: JSON], what: String) throws -> [JSON] {
         let body = exchange.body
-        if RecordShape.isBlank(exchange.response.body) { throw notRecords("an empty body", endpoint: endpoint, exchange: exchange, what: what) }
+        if RecordShape.isBlank(exchange.response.body) {
+            if ignoresEmptyBody(exchange, endpoint: endpoint, what: what) { return [] }
+            throw notRecords("an empty body", endpoint: endpoint, exchange: exchange, what: what)
+        }
         try checkGraphQLErrors(body, endpoint: endpoint, exchange: exchange, what: what)
         var value = body
         if let recordsExpr = endpoint.records {
@@ -199,7 +214,10 @@ extension DatasourceClient {
         func unparseable() -> Error {
             unparseableBody(exchange.response, url: exchange.url, method: exchange.method, endpoint: endpoint, what: what)
         }
-        if RecordShape.isBlank(bytes) { throw notRecords("an empty body", endpoint: endpoint, exchange: exchange, what: what) }
+        if RecordShape.isBlank(bytes) {
+            if ignoresEmptyBody(exchange, endpoint: endpoint, what: what) { return 0 }
+            throw notRecords("an empty body", endpoint: endpoint, exchange: exchange, what: what)
+        }
         let range: Range<Int>?
         let elements: [Range<Int>]?
         do throws(JSONScanner.Failure) {

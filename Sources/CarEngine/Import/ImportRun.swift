@@ -13,6 +13,10 @@ public struct RunSettings: Sendable {
     public var edgeMemoryLimit = 50_000
     public var exportDirectory = "/tmp"
     public var keepExportDirectory = false
+    /// This source's state kept between runs (the dependency index).
+    public var stateDirectory = "/tmp/car-state/dry-run"
+    /// Whether incremental imports use (and runs keep) the dependency index.
+    public var dependencyIndex = true
     /// Signals that stop the run, and what the run is doing.
     public var interruption: RunInterruption?
     /// What the run has done so far, for progress lines.
@@ -56,11 +60,14 @@ public final class ImportRun: Sendable {
     /// Pages of endpoints read whole for keyed lookups that mappings also read (serialized):
     /// served again from here, so the datasource is read once.
     let preloaded = Mutex<[String: [[UInt8]]]>([:])
+    /// The dependency index this run writes (and, incremental, reads).
+    let dependencies: DependencyTracking?
 
     public init(definition: ConnectorDefinition, records: any RecordSource, sink: any ImportSink, validator: ImportValidator?,
-                logger: Logger, settings: RunSettings, car: CARClient? = nil)
+                logger: Logger, settings: RunSettings, car: CARClient? = nil, dependencies: DependencyTracking? = nil)
     {
         self.car = car
+        self.dependencies = dependencies
         self.definition = definition
         self.records = records
         self.client = records.datasource
@@ -96,15 +103,25 @@ public final class ImportRun: Sendable {
         var extra: [String: JSON] = [:]
         if let alias = definition.endpoints[endpoint]?.forEach?.variable { extra[alias] = parent ?? .null }
         let ctx = context(extra)
+        // The ids each record looks up, for the dependency index.
+        let tracing = parent == nil && dependencies?.indexable.contains(endpoint) == true
+        var trails = [Set<LookupTrail.Entry>](repeating: [], count: tracing ? page.count : 0)
         for mapping in definition.vertices where mapping.from == endpoint {
-            let (objects, issues) = try await mapper.map(page, with: mapping, context: ctx, cache: cache, client: client)
-            try await pipeline.issues(issues)
-            try await pipeline.vertices(objects, collection: mapping.collection)
+            let r = try await mapper.mapTracing(page, with: mapping, context: ctx, cache: cache, client: client, tracing: tracing)
+            for i in trails.indices { trails[i].formUnion(r.lookups[i]) }
+            try await pipeline.issues(r.issues)
+            try await pipeline.vertices(r.objects, collection: mapping.collection)
         }
         for mapping in definition.edges where mapping.from == endpoint {
-            let (objects, issues) = try await mapper.map(page, with: mapping, context: ctx, cache: cache, client: client)
-            try await pipeline.issues(issues)
-            try await pipeline.edges(objects, collection: mapping.collection)
+            let r = try await mapper.mapTracing(page, with: mapping, context: ctx, cache: cache, client: client, tracing: tracing)
+            for i in trails.indices { trails[i].formUnion(r.lookups[i]) }
+            try await pipeline.issues(r.issues)
+            try await pipeline.edges(r.objects, collection: mapping.collection)
+        }
+        if tracing, let writer = dependencies?.writer {
+            for (i, record) in page.enumerated() {
+                if let id = recordID(record, endpoint: endpoint) { writer.record(endpoint: endpoint, id: id, lookups: trails[i]) }
+            }
         }
     }
 

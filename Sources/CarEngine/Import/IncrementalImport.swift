@@ -25,8 +25,33 @@ extension ImportRun {
         var deletedBy = plan.deletedBy
         let updatedBy = plan.updatedBy
         let changed = plan.changed
-        // Endpoints derived from changed records through lookups: read again whole.
-        let dependents = Set(mappedEndpoints.filter { !(definition.lookupsByEndpoint[$0] ?? []).isDisjoint(with: changed) })
+        // Endpoints derived from changed records through lookups: their records that looked a
+        // changed record up are derived again, found in the dependency index; without a usable
+        // index they are read again whole (and every indexed endpoint with them, to rebuild it).
+        var dependents = Set(mappedEndpoints.filter { !(definition.lookupsByEndpoint[$0] ?? []).isDisjoint(with: changed) })
+        var indexed: [String: Set<String>] = [:]
+        if let tracking = dependencies {
+            if let usable = tracking.usable {
+                let covered = dependents.intersection(tracking.indexable)
+                if !covered.isEmpty {
+                    var changedIDs: [String: Set<String>] = [:]
+                    for endpoint in changed {
+                        var ids = Set(((updatedBy[endpoint] ?? []) + (deletedBy[endpoint] ?? [])).map(renderString))
+                        ids.formUnion((plan.readBy[endpoint] ?? []).compactMap { recordID($0, endpoint: endpoint) })
+                        changedIDs[endpoint] = ids
+                    }
+                    let found = try DependencyIndex.dependents(directory: tracking.writer.directory, state: usable, fingerprint: tracking.fingerprint, of: changedIDs)
+                    for endpoint in covered { indexed[endpoint] = found[endpoint] ?? [] }
+                    dependents.subtract(covered)
+                }
+            } else if let problem = tracking.problem {
+                let rebuilt = tracking.indexable.intersection(mappedEndpoints)
+                if !rebuilt.isEmpty {
+                    logger.info("dependency index: \(problem); reading \(rebuilt.sorted().joined(separator: ", ")) whole to rebuild it", label: "import")
+                    dependents.formUnion(rebuilt)
+                }
+            }
+        }
         for endpoint in endpoints where !dependents.contains(endpoint) {
             guard let records = plan.readBy[endpoint], !records.isEmpty else { continue }
             cache.add(records, endpoint: endpoint, context: context())
@@ -41,6 +66,20 @@ extension ImportRun {
             if definition.deletions.missingOnReread {
                 let found = Set(records.compactMap { recordID($0, endpoint: endpoint) })
                 deletedBy[endpoint, default: []] += updated.filter { !found.contains(renderString($0)) }
+            }
+            try await process(records, endpoint: endpoint, parent: nil, pipeline: pipeline)
+        }
+        for endpoint in mappedEndpoints where indexed[endpoint] != nil {
+            let done = Set(((updatedBy[endpoint] ?? []) + (deletedBy[endpoint] ?? [])).map(renderString))
+            let ids = (indexed[endpoint] ?? []).subtracting(done).sorted()
+            await pipeline.rederivedByIndex(endpoint, ids.count)
+            guard !ids.isEmpty else { continue }
+            logger.info("deriving \(ids.count) \(endpoint) records again: they look up changed records (dependency index)", label: "import")
+            let records = try await client.fetch(endpoint, ids: ids.map { .string($0) })
+            cache.add(records, endpoint: endpoint, context: context())
+            if definition.deletions.missingOnReread {
+                let found = Set(records.compactMap { recordID($0, endpoint: endpoint) })
+                deletedBy[endpoint, default: []] += ids.filter { !found.contains($0) }.map { .string($0) }
             }
             try await process(records, endpoint: endpoint, parent: nil, pipeline: pipeline)
         }
@@ -60,10 +99,15 @@ extension ImportRun {
             try await reconcile(await pipeline.rederived, car: car, pipeline: pipeline)
         }
         if definition.deletions.deletedRecords {
-            for endpoint in endpoints {
+            for endpoint in Set(endpoints).union(indexed.keys).sorted() {
                 let deleted = deletedBy[endpoint] ?? []
                 if !deleted.isEmpty { try await delete(deleted, endpoint: endpoint, pipeline: pipeline) }
             }
+        }
+        if let tracking = dependencies {
+            for (endpoint, ids) in deletedBy where tracking.indexable.contains(endpoint) { tracking.writer.deleted(endpoint: endpoint, ids: ids.map(renderString)) }
+            // The previous index's lines of the records not derived again.
+            if let usable = tracking.usable { try tracking.writer.carry(from: usable) }
         }
         return await pipeline.finish(durationMs: WallClock.nowMs() - started)
     }

@@ -208,6 +208,7 @@ actor Pipeline {
 
     func deleted(_ collection: String, _ count: Int) { counts(collection) { $0.deleted += count } }
     func reread(_ endpoint: String) { summary.rereadEndpoints.append(endpoint) }
+    func rederivedByIndex(_ endpoint: String, _ count: Int) { summary.rederivedByIndex[endpoint, default: 0] += count }
     func deactivated(_ collection: String, _ count: Int) { counts(collection) { $0.deactivated += count } }
 
     /// While set, what vertices and edges are sent is recorded for reconciliation.

@@ -214,6 +214,8 @@ public final class LookupMisses: Sendable {
 struct LookupHost: ExpressionHost {
     let cache: LookupCache
     let misses: LookupMisses
+    /// Records the ids looked up (for the dependency index), when set.
+    var trail: LookupTrail? = nil
 
     func call(_ name: String, _ arguments: [JSON]) throws -> JSON {
         switch name {
@@ -243,6 +245,7 @@ struct LookupHost: ExpressionHost {
     }
 
     func one(_ endpoint: String, _ id: String) -> JSON? {
+        trail?.add(endpoint, id)
         switch cache.answer(endpoint, id) {
         case .found(let r): return r
         case .absent: return nil
@@ -259,18 +262,29 @@ extension Mapper {
     public func map(_ records: [JSON], with mapping: Mapping, context: EvalContext, cache: LookupCache, client: DatasourceClient?,
                     rounds: Int = 4) async throws -> (objects: [JSONObject], issues: [MappingIssue])
     {
+        let r = try await mapTracing(records, with: mapping, context: context, cache: cache, client: client, tracing: false, rounds: rounds)
+        return (r.objects, r.issues)
+    }
+
+    /// The same, and with `tracing` the ids each record looked up (by record index).
+    func mapTracing(_ records: [JSON], with mapping: Mapping, context: EvalContext, cache: LookupCache, client: DatasourceClient?,
+                    tracing: Bool, rounds: Int = 4) async throws -> (objects: [JSONObject], issues: [MappingIssue], lookups: [Set<LookupTrail.Entry>])
+    {
         // Results by record; records whose lookups missed are mapped again after the fetch.
         var results = [(objects: [JSONObject], issues: [MappingIssue])?](repeating: nil, count: records.count)
+        var lookups = [Set<LookupTrail.Entry>](repeating: [], count: tracing ? records.count : 0)
+        let trail = tracing ? LookupTrail() : nil
         var pending = Array(records.indices)
         var round = 0
         while !pending.isEmpty {
             let misses = LookupMisses()
             var ctx = context
-            ctx.host = LookupHost(cache: cache, misses: misses)
+            ctx.host = LookupHost(cache: cache, misses: misses, trail: trail)
             var again: [Int] = []
             for i in pending {
                 let before = misses.count
                 results[i] = map(records[i], with: mapping, context: ctx)
+                if let trail { lookups[i].formUnion(trail.take()) }
                 if misses.count != before { again.append(i) }
             }
             if again.isEmpty || round >= rounds { break }
@@ -285,6 +299,6 @@ extension Mapper {
             objects += r.objects
             issues += r.issues
         }
-        return (objects, issues)
+        return (objects, issues, lookups)
     }
 }

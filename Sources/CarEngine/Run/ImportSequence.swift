@@ -129,13 +129,23 @@ struct ImportSequence: Sendable {
         settings.interruption?.enteredFullImport()
         let sink = CARSink(car: car, source: settings.source, logger: logger, progress: settings.progress)
         let client = try client(configuration.values)
-        let run = ImportRun(definition: definition, records: client, sink: sink, validator: validator, logger: logger, settings: settings)
-        var summary = try await run.full()
-        settings.enter("ending CAR's full import")
-        try await car.leaveFullImport(source: settings.source)
+        let tracking = dependencyTracking(newState: newState, saved: nil)
+        let run = ImportRun(definition: definition, records: client, sink: sink, validator: validator, logger: logger, settings: settings,
+                            dependencies: tracking)
+        var summary: RunSummary
+        do {
+            summary = try await run.full()
+            settings.enter("ending CAR's full import")
+            try await car.leaveFullImport(source: settings.source)
+        } catch {
+            tracking?.writer.abandon()
+            throw error
+        }
         if let newState {
+            summary.dependencyIndexLines = commit(tracking)
             try await sink.saveModelState(newState)
             summary.savedModelState = newState
+            tracking?.writer.removeOthers()
         }
         summary.datasourceRequests += await client.stats.requests
         return summary
@@ -153,13 +163,57 @@ struct ImportSequence: Sendable {
         default: updatedSince = false
         }
         let client = try client(values, incremental: filtered)
-        let run = ImportRun(definition: definition, records: client, sink: sink, validator: validator, logger: logger, settings: settings, car: car)
-        var summary = updatedSince ? try await run.full() : try await run.incremental(last: saved, new: new)
+        // An updated_since import reads only changed records of every endpoint: it cannot keep
+        // an index of all of them.
+        let tracking = updatedSince ? nil : dependencyTracking(newState: new, saved: saved)
+        let run = ImportRun(definition: definition, records: client, sink: sink, validator: validator, logger: logger, settings: settings, car: car,
+                            dependencies: tracking)
+        var summary: RunSummary
+        do {
+            summary = updatedSince ? try await run.full() : try await run.incremental(last: saved, new: new)
+        } catch {
+            tracking?.writer.abandon()
+            throw error
+        }
         summary.mode = .incremental
+        summary.dependencyIndexLines = commit(tracking)
         try await sink.saveModelState(new)
         summary.savedModelState = new
+        tracking?.writer.removeOthers()
         summary.datasourceRequests += await client.stats.requests
         return summary
+    }
+
+    /// The dependency index this run keeps: nil when it is off, the definition has nothing to
+    /// index, or the state directory cannot be written (said in the log; only speed suffers).
+    func dependencyTracking(newState: String?, saved: String?) -> DependencyTracking? {
+        guard settings.dependencyIndex, let newState else { return nil }
+        let indexable = DependencyIndex.indexable(definition)
+        guard !indexable.isEmpty else { return nil }
+        // The datasource's URL is not part of it: an incremental import from a saved state already
+        // assumes the same datasource (its change log, its ids).
+        let fingerprint = DependencyIndex.fingerprint(definition, scope: settings.source + "\n" + car.connection.baseURL)
+        switch DependencyIndexWriter.start(directory: settings.stateDirectory, state: newState, fingerprint: fingerprint) {
+        case .failure(let f):
+            logger.warning("dependency index: \(f.message); incremental imports will read dependent endpoints whole", label: "import")
+            return nil
+        case .success(let writer):
+            var tracking = DependencyTracking(writer: writer, indexable: indexable, fingerprint: fingerprint)
+            if let saved {
+                tracking.problem = DependencyIndex.problem(directory: settings.stateDirectory, state: saved, fingerprint: fingerprint)
+                if tracking.problem == nil { tracking.usable = saved }
+            }
+            return tracking
+        }
+    }
+
+    /// Puts the run's index in place before the model state is saved; a failure is a warning.
+    func commit(_ tracking: DependencyTracking?) -> Int? {
+        guard let tracking else { return nil }
+        do { return try tracking.writer.commit() } catch {
+            logger.warning("dependency index: \(error.message); the next incremental import reads dependent endpoints whole", label: "import")
+            return nil
+        }
     }
 
     /// The run's values with the save points of an incremental import.

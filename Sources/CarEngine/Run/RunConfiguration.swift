@@ -75,6 +75,8 @@ enum RunKey: String, CaseIterable {
     case connectionTest = "datasource.connection.test"
     case exportDataDirectory = "export.data.dir"
     case exportDataPageSize = "export.data.page.size"
+    case stateDirectory = "car.state.dir"
+    case dependencyIndex = "car.dependency.index"
 
     var flag: String {
         switch self {
@@ -92,6 +94,8 @@ enum RunKey: String, CaseIterable {
         case .connectionTest: return "-connection-test"
         case .exportDataDirectory: return "-export-data-dir"
         case .exportDataPageSize: return "-export-data-page-size"
+        case .stateDirectory: return "--state-dir"
+        case .dependencyIndex: return "--dependency-index"
         }
     }
 
@@ -122,6 +126,8 @@ extension RunConfiguration {
         put(.connectorVersion, options.connectorVersion)
         put(.exportDataDirectory, options.exportDataDirectory)
         put(.exportDataPageSize, options.pageSize.map(String.init))
+        put(.stateDirectory, options.stateDirectory)
+        put(.dependencyIndex, options.dependencyIndex)
         let names = Set(definition.parameters.map(\.name))
         for (name, value) in options.parameters {
             guard names.contains(name) else {
@@ -155,6 +161,16 @@ extension RunConfiguration {
         settings.edgeMemoryLimit = options.edgeMemoryLimit
         settings.exportDirectory = sources.string(RunKey.exportDataDirectory.rawValue)?.value ?? "/tmp"
         settings.keepExportDirectory = options.keepExportDataDirectory
+        // The state kept between runs (the dependency index), per source.
+        let stateRoot = sources.string(RunKey.stateDirectory.rawValue)?.value ?? settings.exportDirectory + "/car-state"
+        settings.stateDirectory = stateRoot + "/" + StateDirectory.component(source?.value ?? "dry-run")
+        if let index = sources.string(RunKey.dependencyIndex.rawValue) {
+            switch index.value.lowercased() {
+            case "on", "true", "1": settings.dependencyIndex = true
+            case "off", "false", "0": settings.dependencyIndex = false
+            default: throw RunFailure(.invalidParameter, "the dependency index setting '\(index.value)' from \(index.origin) is on or off")
+            }
+        }
         settings.interruption = options.interruption
         settings.progress = RunProgress()
         settings.environmentCA = EnvironmentCA.from(options.environment)
@@ -219,4 +235,25 @@ enum Truthy {
         guard let v = value?.lowercased() else { return false }
         return ["1", "true", "yes", "on"].contains(v)
     }
+}
+
+/// Names in the state directory.
+public enum StateDirectory {
+    /// A source name as one path component (`/` and other unsafe characters percent-encoded).
+    public static func component(_ name: String) -> String {
+        var out = ""
+        for b in name.utf8 {
+            let c = Character(Unicode.Scalar(b))
+            if c.isLetter && b < 0x80 || c.isNumber && b < 0x80 || c == "-" || c == "_" || c == "." && !out.isEmpty {
+                out.append(c)
+            } else {
+                out += "%" + String(b, radix: 16, uppercase: true).leftPadded(2)
+            }
+        }
+        return out.isEmpty ? "%00" : out
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }

@@ -43,6 +43,11 @@ public struct RunOptions: Sendable {
     public var connectorName: String?
     public var connectorVersion: String?
     public var exportDataDirectory: String?
+    /// Where state kept between runs lives (`--state-dir`, `CAR_STATE_DIR`; default
+    /// `<export-data-dir>/car-state`).
+    public var stateDirectory: String?
+    /// `on` or `off` (`--dependency-index`, `CAR_DEPENDENCY_INDEX`; default on).
+    public var dependencyIndex: String?
     public var keepExportDataDirectory = false
     public var pageSize: Int?
     /// Where secret files are (default /etc/secrets when it exists).

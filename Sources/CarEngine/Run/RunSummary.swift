@@ -20,6 +20,11 @@ public struct RunSummary: Sendable {
     public var dryRun = false
     /// Endpoints read again whole in an incremental import (their mappings look up changed records).
     public var rereadEndpoints: [String] = []
+    /// Records derived again because they look up changed records, found in the dependency
+    /// index (by endpoint).
+    public var rederivedByIndex: [String: Int] = [:]
+    /// Lines written to the dependency index (nil: none written).
+    public var dependencyIndexLines: Int?
     /// Whether read-back switched to the confirmed operators because CAR rejected `_in`.
     public var readBackFellBack = false
 
@@ -62,11 +67,14 @@ public struct RunSummary: Sendable {
         }
         var read = JSONObject()
         for k in recordsRead.keys.sorted() { read[k] = .int(Int64(recordsRead[k] ?? 0)) }
+        var byIndex = JSONObject()
+        for k in rederivedByIndex.keys.sorted() { byIndex[k] = .int(Int64(rederivedByIndex[k] ?? 0)) }
         return ["mode": mode.map { .string($0.rawValue) } ?? .null, "dry_run": .bool(dryRun), "duration_ms": .int(durationMs),
                 "records_read": .object(read), "records_read_total": .int(Int64(totalRead)), "objects_sent": .int(Int64(totalSent)),
                 "envelopes": .int(Int64(envelopes)), "collections": .object(counts), "datasource_requests": .int(Int64(datasourceRequests)),
                 "car_calls": .int(Int64(carCalls)), "saved_model_state": savedModelState.map { .string($0) } ?? .null,
-                "reread_endpoints": .array(rereadEndpoints.map { .string($0) }), "read_back_fell_back": .bool(readBackFellBack)]
+                "reread_endpoints": .array(rereadEndpoints.map { .string($0) }), "read_back_fell_back": .bool(readBackFellBack),
+                "rederived_by_index": .object(byIndex), "dependency_index_lines": dependencyIndexLines.map { .int(Int64($0)) } ?? .null]
     }
 }
 

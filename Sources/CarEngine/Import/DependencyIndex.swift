@@ -1,0 +1,318 @@
+import CarDefinition
+import MappingDSL
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Which records of an endpoint looked up which records of another (apps → assets, ports → ip
+/// addresses), kept between runs in the state directory: an incremental import re-derives only
+/// the records that looked up a changed or deleted record, fetched by id, instead of reading
+/// those endpoints whole.
+///
+/// One file per model state, `deps-<hash of the state>-<fingerprint>.idx`, written beside the previous one and
+/// renamed into place before the model state is saved in CAR; the older files are removed only
+/// after CAR has saved the new state. A run killed in between leaves CAR's saved state with its
+/// own file, so index and model state always agree (or the index is missing: the run falls back
+/// to reading the dependent endpoints whole, and rebuilds it).
+///
+/// The file is text: a header line (`car dependency index 1`, the model state, a fingerprint of
+/// the definition), then one line per lookup, `dependent endpoint TAB looked-up endpoint TAB
+/// looked-up id TAB dependent id`. Lines are streamed, never held whole: memory stays flat however
+/// large the datasource.
+public enum DependencyIndex {
+    static let magic = "car dependency index 1"
+
+    /// The endpoints whose records' lookups are indexed: mapped, fetchable by id (`by_ids`),
+    /// and with lookups by id only (`lookup`, `lookup_many`; `follow` and keyed lookups depend on
+    /// more than ids, so those endpoints are read whole when what they look up changes).
+    public static func indexable(_ definition: ConnectorDefinition) -> Set<String> {
+        var out: Set<String> = []
+        for (endpoint, looked) in definition.lookupsByEndpoint where !looked.isEmpty {
+            guard let e = definition.endpoints[endpoint], e.byIDs != nil, e.forEach == nil,
+                looked.isDisjoint(with: definition.keyedLookupEndpoints)
+            else { continue }
+            let mappings = (definition.vertices + definition.edges).filter { $0.from == endpoint }
+            let usesOther = mappings.contains { m in
+                let exprs = [m.each, m.when].compactMap { $0 } + m.levels.map(\.value) + m.fields.map(\.value) + m.extraFields.map(\.value)
+                return exprs.contains { !$0.compiled.functions.isDisjoint(with: ["follow", "lookup_by", "lookup_all"]) }
+            }
+            if !usesOther { out.insert(endpoint) }
+        }
+        return out
+    }
+
+    /// A fingerprint of the definition's text and of where the run writes (`scope`: the source and
+    /// the CAR service): an index made with other mappings, or for another CAR that shares the
+    /// state directory, is never used.
+    public static func fingerprint(_ definition: ConnectorDefinition, scope: String) -> String {
+        let text = (try? FileIO.read(definition.path)).map { String(decoding: $0, as: UTF8.self) } ?? definition.path
+        return String(Hash64.adding(scope, to: Hash64.of(text)), radix: 16)
+    }
+
+    static func fileName(state: String, fingerprint: String) -> String { "deps-\(String(Hash64.of(state), radix: 16))-\(fingerprint).idx" }
+
+    /// Text of an id in a line: tab, newline and `%` percent-encoded.
+    static func escape(_ s: String) -> String {
+        guard s.contains(where: { $0 == "\t" || $0 == "\n" || $0 == "%" || $0 == "\r" }) else { return s }
+        return s.replacing("%", with: "%25").replacing("\t", with: "%09").replacing("\n", with: "%0A").replacing("\r", with: "%0D")
+    }
+
+    static func unescape(_ s: Substring) -> String {
+        guard s.contains("%") else { return String(s) }
+        return String(s).replacing("%09", with: "\t").replacing("%0A", with: "\n").replacing("%0D", with: "\r").replacing("%25", with: "%")
+    }
+
+    /// Why there is no usable index for a saved model state (nil: there is one).
+    public static func problem(directory: String, state: String, fingerprint: String) -> String? {
+        let path = directory + "/" + fileName(state: state, fingerprint: fingerprint)
+        guard DirectoryListing.exists(path) else {
+            let others = DirectoryListing.names(directory).contains { $0.hasPrefix("deps-\(String(Hash64.of(state), radix: 16))-") }
+            return others ? "the dependency index for model state \(state) in \(directory) was made with another version of the definition, or for another CAR"
+                : "no dependency index for model state \(state) in \(directory)"
+        }
+        guard let file = fopen(path, "rb") else { return "the dependency index \(path) cannot be read" }
+        defer { fclose(file) }
+        var reader = LineReader(file)
+        guard let header = reader.next() else { return "the dependency index \(path) is empty" }
+        let parts = header.split(separator: "\t", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == magic else { return "the dependency index \(path) is not one car wrote" }
+        guard unescape(parts[1]) == state else { return "the dependency index \(path) belongs to another model state" }
+        guard parts[2] == fingerprint else { return "the dependency index \(path) was made with another version of the definition" }
+        return nil
+    }
+
+    /// The ids of dependent records that looked up any of these ids (by looked-up endpoint).
+    static func dependents(directory: String, state: String, fingerprint: String, of changed: [String: Set<String>]) throws(RunFailure) -> [String: Set<String>] {
+        let path = directory + "/" + fileName(state: state, fingerprint: fingerprint)
+        guard let file = fopen(path, "rb") else { throw RunFailure(.general, "the dependency index \(path) cannot be read") }
+        defer { fclose(file) }
+        var reader = LineReader(file)
+        _ = reader.next()
+        var out: [String: Set<String>] = [:]
+        while let line = reader.next() {
+            let parts = line.split(separator: "\t", omittingEmptySubsequences: false)
+            guard parts.count == 4 else { throw RunFailure(.general, "the dependency index \(path) has a damaged line") }
+            guard let ids = changed[String(parts[1])], ids.contains(unescape(parts[2])) else { continue }
+            out[String(parts[0]), default: []].insert(unescape(parts[3]))
+        }
+        if ferror(file) != 0 { throw RunFailure(.general, "the dependency index \(path) cannot be read") }
+        return out
+    }
+}
+
+/// A run's use of the dependency index: what it writes, and the previous index it may read.
+public struct DependencyTracking: Sendable {
+    public var writer: DependencyIndexWriter
+    /// The endpoints indexed.
+    public var indexable: Set<String>
+    public var fingerprint: String
+    /// The saved model state whose index is usable (nil in a full import, or when there is none).
+    public var usable: String?
+    /// Why the previous index cannot be used (an incremental import reads the dependent
+    /// endpoints whole and rebuilds it).
+    public var problem: String?
+}
+
+/// Lines of a file, read in blocks.
+struct LineReader {
+    let file: UnsafeMutablePointer<FILE>
+    var buffer: [UInt8] = []
+    var start = 0
+    var eof = false
+
+    init(_ file: UnsafeMutablePointer<FILE>) { self.file = file }
+
+    mutating func next() -> Substring? {
+        while true {
+            if let nl = buffer[start...].firstIndex(of: 0x0A) {
+                let line = String(decoding: buffer[start..<nl], as: UTF8.self)
+                start = nl + 1
+                return Substring(line)
+            }
+            if eof {
+                guard start < buffer.count else { return nil }
+                let line = String(decoding: buffer[start...], as: UTF8.self)
+                start = buffer.count
+                return Substring(line)
+            }
+            buffer.removeFirst(start)
+            start = 0
+            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+            if n > 0 { buffer.append(contentsOf: chunk[0..<n]) }
+            if n < chunk.count { eof = true }
+        }
+    }
+}
+
+/// Writes the index of one run: the lookups of every record mapped, then (in an incremental
+/// import) the previous index's lines of the records not derived again, into a temporary file
+/// renamed into place by `commit`.
+public final class DependencyIndexWriter: Sendable {
+    struct State {
+        /// The temporary file's descriptor (-1 once closed).
+        var fd: Int32
+        /// Dependent records derived in this run, by endpoint: their old lines are dropped.
+        var derived: [String: Set<String>] = [:]
+        var lines = 0
+        var failed: String?
+    }
+
+    public let directory: String
+    public let state: String
+    let fingerprint: String
+    let temporary: String
+    private let box: Mutex<State>
+
+    /// Starts the index of the run that saves `state`; nil (with the reason) when the directory
+    /// cannot be written.
+    public static func start(directory: String, state: String, fingerprint: String) -> Result<DependencyIndexWriter, RunFailure> {
+        do {
+            try FileIO.makeDirectories(directory)
+        } catch {
+            return .failure(RunFailure(.general, "the state directory: \(error.description)"))
+        }
+        let temporary = directory + "/." + DependencyIndex.fileName(state: state, fingerprint: fingerprint) + ".\(getpid()).tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else {
+            return .failure(RunFailure(.general, "cannot write the dependency index in \(directory): \(String(cString: strerror(errno)))"))
+        }
+        let writer = DependencyIndexWriter(directory: directory, state: state, fingerprint: fingerprint, temporary: temporary, fd: fd)
+        writer.write("\(DependencyIndex.magic)\t\(DependencyIndex.escape(state))\t\(fingerprint)\n", lines: 0)
+        return .success(writer)
+    }
+
+    init(directory: String, state: String, fingerprint: String, temporary: String, fd: Int32) {
+        self.directory = directory
+        self.state = state
+        self.fingerprint = fingerprint
+        self.temporary = temporary
+        box = Mutex(State(fd: fd))
+    }
+
+    /// Appends text to the file.
+    func write(_ text: String, lines: Int) {
+        guard !text.isEmpty else { return }
+        box.withLock { s in
+            guard s.fd >= 0, s.failed == nil else { return }
+            var bytes = Array(text.utf8)
+            var offset = 0
+            while offset < bytes.count {
+                let n = bytes.withUnsafeMutableBytes { Glibc.write(s.fd, $0.baseAddress?.advanced(by: offset), $0.count - offset) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    s.failed = String(cString: strerror(errno))
+                    return
+                }
+                offset += n
+            }
+            bytes.removeAll()
+            s.lines += lines
+        }
+    }
+
+    /// Records the lookups of one dependent record (also when it looked nothing up: it was
+    /// derived again, so its old lines go).
+    func record(endpoint: String, id: String, lookups: Set<LookupTrail.Entry>) {
+        var text = ""
+        let dependent = DependencyIndex.escape(id)
+        for entry in lookups {
+            text += endpoint + "\t" + entry.endpoint + "\t" + DependencyIndex.escape(entry.id) + "\t" + dependent + "\n"
+        }
+        box.withLock { s in _ = s.derived[endpoint, default: []].insert(id) }
+        write(text, lines: lookups.count)
+    }
+
+    /// Records that records were deleted: their old lines go.
+    func deleted(endpoint: String, ids: [String]) {
+        box.withLock { s in s.derived[endpoint, default: []].formUnion(ids) }
+    }
+
+    /// Copies the lines of the previous index whose dependent record was not derived again.
+    func carry(from previousState: String) throws(RunFailure) {
+        let path = directory + "/" + DependencyIndex.fileName(state: previousState, fingerprint: fingerprint)
+        guard let old = fopen(path, "rb") else { throw RunFailure(.general, "the dependency index \(path) cannot be read") }
+        defer { fclose(old) }
+        var reader = LineReader(old)
+        _ = reader.next()
+        let derived = box.withLock { $0.derived }
+        var kept = ""
+        var count = 0
+        func flush() {
+            write(kept, lines: count)
+            kept = ""
+            count = 0
+        }
+        while let line = reader.next() {
+            let parts = line.split(separator: "\t", omittingEmptySubsequences: false)
+            guard parts.count == 4 else { throw RunFailure(.general, "the dependency index \(path) has a damaged line") }
+            if derived[String(parts[0])]?.contains(DependencyIndex.unescape(parts[3])) == true { continue }
+            kept += line + "\n"
+            count += 1
+            if kept.utf8.count > 1 << 16 { flush() }
+        }
+        flush()
+    }
+
+    /// Flushes, syncs and renames the index into place (before the model state is saved).
+    public func commit() throws(RunFailure) -> Int {
+        let (fd, failed, lines) = box.withLock { s in
+            let f = s.fd
+            s.fd = -1
+            return (f, s.failed, s.lines)
+        }
+        guard fd >= 0 else { throw RunFailure(.general, "the dependency index was already closed") }
+        let flushed = fsync(fd) == 0
+        close(fd)
+        if let failed { throw RunFailure(.general, "cannot write the dependency index: \(failed)") }
+        guard flushed, rename(temporary, directory + "/" + DependencyIndex.fileName(state: state, fingerprint: fingerprint)) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw RunFailure(.general, "cannot write the dependency index in \(directory): \(reason)")
+        }
+        return lines
+    }
+
+    /// Removes the temporary file of a run that did not finish.
+    public func abandon() {
+        let fd = box.withLock { s in
+            let f = s.fd
+            s.fd = -1
+            return f
+        }
+        if fd >= 0 { close(fd) }
+        unlink(temporary)
+    }
+
+    /// After CAR saved the new state: the other states' indexes go.
+    public func removeOthers() {
+        let keep = DependencyIndex.fileName(state: state, fingerprint: fingerprint)
+        for name in DirectoryListing.names(directory) where name.hasPrefix("deps-") && name.hasSuffix(".idx") && name != keep {
+            unlink(directory + "/" + name)
+        }
+    }
+}
+
+/// The lookups one record made while it was mapped.
+final class LookupTrail: Sendable {
+    struct Entry: Hashable, Sendable {
+        var endpoint: String
+        var id: String
+    }
+
+    private let entries = Mutex<Set<Entry>>([])
+
+    func add(_ endpoint: String, _ id: String) { _ = entries.withLock { $0.insert(Entry(endpoint: endpoint, id: id)) } }
+
+    func take() -> Set<Entry> {
+        entries.withLock { e in
+            let out = e
+            e = []
+            return out
+        }
+    }
+}
