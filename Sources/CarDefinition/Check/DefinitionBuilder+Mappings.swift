@@ -266,8 +266,11 @@ extension DefinitionBuilder {
             for (key, name) in [("from", from), ("endpoint", touched)] where endpoints[name] == nil && item[key] != nil {
                 error("unknown endpoint '\(name)'\(Suggest.hint(for: name, in: endpointNames))", item[key]?.location)
             }
-            if let e = endpoints[touched], e.byIDs == nil {
-                error("endpoint '\(touched)' has no by_ids: the records events touch are read again by id", item["endpoint"]?.location)
+            // Deleted records are not read; created and updated ones are read again by id.
+            let deletesOnly = item["change"]?.scalarText.map { $0.trimming(" ") == "'delete'" || $0.trimming(" ") == "\"delete\"" } ?? false
+            if let e = endpoints[touched], e.byIDs == nil, !deletesOnly {
+                error("endpoint '\(touched)' has no by_ids: the records events create or update are read again by id (an entry whose change is 'delete' needs none)",
+                      item["endpoint"]?.location)
             }
             if let e = endpoints[from], e.forEach != nil {
                 error("an event endpoint cannot be a for_each endpoint", item["from"]?.location)

@@ -83,6 +83,11 @@ extension DefinitionBuilder {
     // MARK: Connector and parameters
 
     mutating func checkConnector(_ node: YAMLNode?) {
+        for section in ["source", "report"] {
+            for (k, v) in node?[section]?.pairs ?? [] where v.scalarText?.contains("${") == true {
+                error("connector.\(section).\(k.scalarText ?? "") is text, not a template (the source's _key is always the run's source name)", v.location)
+            }
+        }
         if let n = node?["name"], let name = n.scalarText, !DefinitionBuilder.matches(name, "^[a-z0-9][a-z0-9_-]*$") {
             error("connector name '\(name)' must be lower case letters, digits, - and _", n.location)
         }

@@ -49,6 +49,8 @@ extension DatasourceClient {
                 var o = JSONObject()
                 o["query"] = .string(try q.render(ctx))
                 if let variables { o["variables"] = try variables.evaluate(ctx) }
+                // updated_since's body merges into the GraphQL document ({"variables": {...}}).
+                if let merge { return (JSONWriter().bytes(Self.deepMerge(.object(o), try merge.evaluate(ctx))), "application/json") }
                 return (JSONWriter().bytes(.object(o)), "application/json")
             }
         } catch {

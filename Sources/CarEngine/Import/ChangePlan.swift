@@ -55,7 +55,12 @@ extension ImportRun {
         for feed in feeds where !sources.contains(feed.from) { sources.append(feed.from) }
         for source in sources {
             let mine = feeds.filter { $0.from == source }
+            // An event endpoint that mappings also read (with its updated_since filter) keeps
+            // its pages for them: one request.
+            let mapped = mappedEndpoints.contains(source)
+            if mapped { preloaded.withLock { $0[source] = [] } }
             try await client.forEachPage(of: source) { page in
+                if mapped { preloaded.withLock { $0[source, default: []].append(JSONWriter().bytes(.array(page))) } }
                 for event in page {
                     events += 1
                     var ctx = context()
@@ -88,7 +93,8 @@ extension ImportRun {
         for endpoint in mappedEndpoints {
             guard let e = definition.endpoints[endpoint], !e.updatedSinceQuery.isEmpty || e.updatedSinceBody != nil else { continue }
             var records: [JSON] = []
-            try await client.forEachPage(of: endpoint) { records += $0 }
+            // A keyed endpoint was read (with the same filter) before: those pages serve.
+            try await pages(of: endpoint) { records += $0 }
             plan.readBy[endpoint] = records
         }
         var touched = Array(order.keys) + Array(plan.readBy.keys)

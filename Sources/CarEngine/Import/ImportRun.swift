@@ -125,22 +125,28 @@ public final class ImportRun: Sendable {
         }
     }
 
+    /// Reads and maps the `for_each` children of records (in full imports, and for the records an
+    /// incremental import reads again: the children's mappings depend on their parent).
+    func processChildren(of page: [JSON], endpoint: String, pipeline: Pipeline) async throws {
+        guard records.readsChildrenPerParent, !page.isEmpty else { return }
+        for child in definition.endpointOrder where definition.endpoints[child]?.forEach?.endpoint == endpoint {
+            for record in page {
+                try await records.forEachPage(of: child, parent: record) { childPage in
+                    cache.add(childPage, endpoint: child, context: context())
+                    try await process(childPage, endpoint: child, parent: record, pipeline: pipeline)
+                }
+            }
+        }
+    }
+
     /// Processes an endpoint's pages (and its `for_each` children per record) in order.
     func consume(_ endpoint: String, from channel: PageChannel, pipeline: Pipeline) async throws {
         settings.progress?.reading(endpoint)
         defer { settings.progress?.reading(nil) }
-        let children = records.readsChildrenPerParent ? definition.endpointOrder.filter { definition.endpoints[$0]?.forEach?.endpoint == endpoint } : []
         while let page = try await channel.next() {
             cache.add(page, endpoint: endpoint, context: context())
             try await process(page, endpoint: endpoint, parent: nil, pipeline: pipeline)
-            for child in children {
-                for record in page {
-                    try await records.forEachPage(of: child, parent: record) { childPage in
-                        cache.add(childPage, endpoint: child, context: context())
-                        try await process(childPage, endpoint: child, parent: record, pipeline: pipeline)
-                    }
-                }
-            }
+            try await processChildren(of: page, endpoint: endpoint, pipeline: pipeline)
         }
         await pipeline.progress(endpoint: endpoint, collections: (definition.vertices + definition.edges).filter { $0.from == endpoint }.map(\.collection))
     }
@@ -185,7 +191,9 @@ public final class ImportRun: Sendable {
 
     /// An endpoint's pages: those kept from the keyed read, else from the records' source.
     func pages(of endpoint: String, _ body: ([JSON]) async throws -> Void) async throws {
-        if let kept = preloaded.withLock({ $0.removeValue(forKey: endpoint) }) {
+        // Kept for the run: an incremental import may need them twice (its changes, and a
+        // re-read of the endpoint when what its mappings look up changed).
+        if let kept = preloaded.withLock({ $0[endpoint] }) {
             for bytes in kept { try await body(try JSONParser.parse(bytes).arrayValue ?? []) }
             return
         }
@@ -197,6 +205,8 @@ public final class ImportRun: Sendable {
         for endpoint in definition.endpointOrder where definition.keyedLookupEndpoints.contains(endpoint) {
             settings.progress?.reading(endpoint)
             let mapped = mappedEndpoints.contains(endpoint)
+            // Kept even when it has no page at all, so that the mapping does not read it again.
+            if mapped { preloaded.withLock { $0[endpoint] = [] } }
             try await records.forEachPage(of: endpoint, parent: nil) { page in
                 cache.addKeyed(page, endpoint: endpoint, context: context())
                 if mapped { preloaded.withLock { $0[endpoint, default: []].append(JSONWriter().bytes(.array(page))) } }

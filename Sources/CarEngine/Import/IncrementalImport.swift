@@ -56,6 +56,7 @@ extension ImportRun {
             guard let records = plan.readBy[endpoint], !records.isEmpty else { continue }
             cache.add(records, endpoint: endpoint, context: context())
             try await process(records, endpoint: endpoint, parent: nil, pipeline: pipeline)
+            try await processChildren(of: records, endpoint: endpoint, pipeline: pipeline)
         }
         for endpoint in endpoints where !dependents.contains(endpoint) {
             let alreadyRead = Set((plan.readBy[endpoint] ?? []).compactMap { recordID($0, endpoint: endpoint) })
@@ -68,6 +69,7 @@ extension ImportRun {
                 deletedBy[endpoint, default: []] += updated.filter { !found.contains(renderString($0)) }
             }
             try await process(records, endpoint: endpoint, parent: nil, pipeline: pipeline)
+            try await processChildren(of: records, endpoint: endpoint, pipeline: pipeline)
         }
         for endpoint in mappedEndpoints where indexed[endpoint] != nil {
             let done = Set(((updatedBy[endpoint] ?? []) + (deletedBy[endpoint] ?? [])).map(renderString))
@@ -82,13 +84,22 @@ extension ImportRun {
                 deletedBy[endpoint, default: []] += ids.filter { !found.contains($0) }.map { .string($0) }
             }
             try await process(records, endpoint: endpoint, parent: nil, pipeline: pipeline)
+            try await processChildren(of: records, endpoint: endpoint, pipeline: pipeline)
         }
         for endpoint in mappedEndpoints where dependents.contains(endpoint) {
             logger.info("reading \(endpoint) again: its mappings look up changed records", label: "import")
             await pipeline.reread(endpoint)
+            // Read already through its updated_since filter (an event-log run): not again.
+            if let records = plan.readBy[endpoint] {
+                cache.add(records, endpoint: endpoint, context: context())
+                try await process(records, endpoint: endpoint, parent: nil, pipeline: pipeline)
+                try await processChildren(of: records, endpoint: endpoint, pipeline: pipeline)
+                continue
+            }
             try await pages(of: endpoint) { page in
                 cache.add(page, endpoint: endpoint, context: context())
                 try await process(page, endpoint: endpoint, parent: nil, pipeline: pipeline)
+                try await processChildren(of: page, endpoint: endpoint, pipeline: pipeline)
             }
         }
         try await pipeline.finishVertices()
@@ -108,6 +119,26 @@ extension ImportRun {
             for (endpoint, ids) in deletedBy where tracking.indexable.contains(endpoint) { tracking.writer.deleted(endpoint: endpoint, ids: ids.map(renderString)) }
             // The previous index's lines of the records not derived again.
             if let usable = tracking.usable { try tracking.writer.carry(from: usable) }
+        }
+        return await pipeline.finish(durationMs: WallClock.nowMs() - started)
+    }
+
+    /// An incremental import through each endpoint's `updated_since` filter: the records changed
+    /// since the last run are read and sent, and what they no longer produce is removed after
+    /// reading back what CAR holds (edges deactivated, vertices whose key changed deleted).
+    public func updatedSinceImport() async throws -> RunSummary {
+        let started = WallClock.nowMs()
+        let pipeline = Pipeline(definition: definition, sink: sink, validator: validator, logger: logger, settings: settings, mode: .incremental)
+        await pipeline.startRecording()
+        settings.enter("reading changed records and sending vertices (incremental import)")
+        try await loadKeyedEndpoints()
+        try await readAll(pipeline: pipeline)
+        try await pipeline.finishVertices()
+        settings.enter("sending edges (incremental import)")
+        try await pipeline.sendEdges()
+        settings.enter("removing what no longer holds (incremental import)")
+        if let car, definition.deletions.reconcileEdges {
+            try await reconcile(await pipeline.rederived, car: car, pipeline: pipeline)
         }
         return await pipeline.finish(durationMs: WallClock.nowMs() - started)
     }

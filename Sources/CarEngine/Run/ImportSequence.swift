@@ -170,7 +170,7 @@ struct ImportSequence: Sendable {
                             dependencies: tracking)
         var summary: RunSummary
         do {
-            summary = updatedSince ? try await run.full() : try await run.incremental(last: saved, new: new)
+            summary = updatedSince ? try await run.updatedSinceImport() : try await run.incremental(last: saved, new: new)
         } catch {
             tracking?.writer.abandon()
             throw error
