@@ -31,6 +31,8 @@ public enum Manifests {
     public static let jobDeadlineSeconds = 3600
     /// A run missed by more than this is skipped.
     public static let startingDeadlineSeconds = 600
+    /// Where the CronJob keeps state between runs (the dependency index): a persistent volume.
+    public static let stateDirectory = "/var/lib/car"
     /// What the manifests hold where a value must be filled in.
     public static let placeholder = "CHANGE-ME"
 
@@ -111,7 +113,8 @@ public enum Manifests {
 
     /// A CronJob that runs the connector on its schedule outside the CP4S operator.
     public static func cronJob(_ d: ConnectorDefinition, _ o: PackageOptions) -> String {
-        var env = [("CAR_SERVICE_URL", o.carServiceURL), ("CAR_SERVICE_KEY", placeholder), ("CONNECTION_NAME", o.source ?? d.connector.name)]
+        var env = [("CAR_SERVICE_URL", o.carServiceURL), ("CAR_SERVICE_KEY", placeholder), ("CONNECTION_NAME", o.source ?? d.connector.name),
+                   ("CAR_STATE_DIR", stateDirectory)]
         for (name, value, secret) in parameterVariables(d) where !secret { env.append((name, value)) }
         let envText = env.map { "                - name: \($0.0)\n                  value: \(q($0.1))\n" }.joined()
         return """
@@ -142,6 +145,7 @@ public enum Manifests {
                         runAsNonRoot: true
                         runAsUser: \(user)
                         runAsGroup: \(user)
+                        fsGroup: \(user)
                       containers:
                         - name: connector
                           image: \(q(image(d, o)))
@@ -157,12 +161,32 @@ public enum Manifests {
                               readOnly: true
                             - name: tmp
                               mountPath: /tmp
+                            - name: state
+                              mountPath: \(stateDirectory)
                       volumes:
                         - name: secrets
                           secret:
                             secretName: \(resourceName(d))
                         - name: tmp
                           emptyDir: {}
+                        # The dependency index between runs; without it every incremental import
+                        # reads the dependent endpoints whole (correct, slower).
+                        - name: state
+                          persistentVolumeClaim:
+                            claimName: \(resourceName(d))-state
+            ---
+            # The CronJob's state between runs (docs/incremental-imports.md).
+            apiVersion: v1
+            kind: PersistentVolumeClaim
+            metadata:
+              name: \(resourceName(d))-state
+              labels:
+                app.kubernetes.io/name: \(resourceName(d))
+            spec:
+              accessModes: ["ReadWriteOnce"]
+              resources:
+                requests:
+                  storage: 1Gi
 
             """
     }
