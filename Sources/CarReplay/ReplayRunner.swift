@@ -128,7 +128,9 @@ public struct ReplayRunner: Sendable {
             stepFailures += server.problems()
             let graph = Self.canonicalGraph(car, source: replayCase.source)
             let path = Self.graphPath(replayCase.path, step: number)
-            if update {
+            if update && !stepFailures.isEmpty {
+                stepFailures.append("its graph was not written: the step failed")
+            } else if update {
                 do {
                     try FileIO.write(Array((JSONWriter(pretty: true, sortedKeys: true).string(graph) + "\n").utf8), to: path)
                     outcome.written.append(path)

@@ -87,15 +87,17 @@ extension ImportRun {
             try await processChildren(of: records, endpoint: endpoint, pipeline: pipeline)
         }
         for endpoint in mappedEndpoints where dependents.contains(endpoint) {
-            logger.info("reading \(endpoint) again: its mappings look up changed records", label: "import")
             await pipeline.reread(endpoint)
             // Read already through its updated_since filter (an event-log run): not again.
             if let records = plan.readBy[endpoint] {
+                logger.info("deriving the \(records.count) \(endpoint) records its updated_since filter read again: its mappings look up changed records",
+                            label: "import")
                 cache.add(records, endpoint: endpoint, context: context())
                 try await process(records, endpoint: endpoint, parent: nil, pipeline: pipeline)
                 try await processChildren(of: records, endpoint: endpoint, pipeline: pipeline)
                 continue
             }
+            logger.info("reading \(endpoint) again: its mappings look up changed records", label: "import")
             try await pages(of: endpoint) { page in
                 cache.add(page, endpoint: endpoint, context: context())
                 try await process(page, endpoint: endpoint, parent: nil, pipeline: pipeline)
