@@ -116,7 +116,7 @@ extension DefinitionBuilder {
     mutating func noteLookups(_ expr: Expr?, from endpoint: String) {
         guard let expr else { return }
         let text = expr.span.text
-        for fn in ["lookup(", "lookup_many(", "lookup_by(", "lookup_all("] {
+        for fn in ["lookup(", "lookup_many(", "lookup_by(", "lookup_all(", "records_of("] {
             var rest = Substring(text)
             while let r = rest.firstRange(of: fn) {
                 rest = rest[r.upperBound...]
@@ -127,7 +127,7 @@ extension DefinitionBuilder {
                     usedEndpoints.insert(String(nameStart[..<end]))
                     lookupEndpoints.insert(String(nameStart[..<end]))
                     lookupsByEndpoint[endpoint, default: []].insert(String(nameStart[..<end]))
-                    if fn == "lookup_by(" || fn == "lookup_all(" { keyedLookupEndpoints.insert(String(nameStart[..<end])) }
+                    if fn != "lookup(" && fn != "lookup_many(" { keyedLookupEndpoints.insert(String(nameStart[..<end])) }
                 }
             }
         }

@@ -178,10 +178,23 @@ extension DefinitionBuilder {
                 tokenURL: url, clientID: id, clientSecret: secret, scope: template(node["scope"], scope: scope),
                 audience: template(node["audience"], scope: scope), credentialsInBody: text(node, "credentials") != "basic",
                 extra: templateMap(node["extra"], scope: scope))
+        case "aws_sigv4":
+            guard let key = template(node["access_key_id"], scope: scope), let secret = template(node["secret_access_key"], scope: scope),
+                let region = template(node["region"], scope: scope), let service = template(node["service"], scope: scope)
+            else { return .none }
+            return .awsSigV4(accessKeyID: key, secretAccessKey: secret, sessionToken: template(node["session_token"], scope: scope), region: region, service: service)
+        case "oauth2_jwt_bearer":
+            guard let url = template(node["token_url"], scope: scope), let issuer = template(node["issuer"], scope: scope),
+                let key = template(node["private_key"], scope: scope)
+            else { return .none }
+            return .oauth2JWTBearer(tokenURL: url, issuer: issuer, subject: template(node["subject"], scope: scope), privateKey: key,
+                                    scope: template(node["scope"], scope: scope), audience: template(node["audience"], scope: scope))
         case "session":
             let login = request(node["login"], scope: scope)
             let responseScope = requestScope(document: true)
-            let token = expression(node["token"], scope: responseScope, what: "'token'")
+            // `token: text`: the whole answer (trimmed) is the token, as Qualys' gateway gives it.
+            let bodyIsToken = node["token"]?.scalarText == "text" && node["token"]?.style == .plain
+            let token = bodyIsToken ? nil : expression(node["token"], scope: responseScope, what: "'token'")
             if node["token"] == nil && node["cookie"] == nil {
                 error("a session login needs 'token' (where the token is in the response) or 'cookie' (its name)", node.location)
             }
@@ -191,7 +204,7 @@ extension DefinitionBuilder {
             return .session(
                 login: login, token: token, cookie: text(node, "cookie"), header: text(node, "header"),
                 prefix: text(node, "prefix") ?? "", query: text(node, "query"),
-                expiresIn: expression(node["expires_in"], scope: responseScope, expect: .number, what: "'expires_in'"))
+                expiresIn: expression(node["expires_in"], scope: responseScope, expect: .number, what: "'expires_in'"), bodyIsToken: bodyIsToken)
         default:
             return .none
         }
@@ -275,6 +288,18 @@ extension DefinitionBuilder {
         var endpoint = Endpoint(name: name, request: request, location: keyLocation)
         endpoint.records = expression(node["records"], scope: responseScope, expect: [.array, .object], what: "'records'")
         endpoint.id = expression(node["id"], scope: recordScope, expect: [.string, .int], what: "'id'")
+        endpoint.baseURL = template(node["base_url"], scope: requestScope())
+        if let source = text(node, "ids_from") {
+            if !endpointNames.contains(source) {
+                error("unknown endpoint '\(source)'\(Suggest.hint(for: source, in: endpointNames))", node["ids_from"]?.location)
+            } else if source == name {
+                error("an endpoint cannot list its own ids", node["ids_from"]?.location)
+            }
+            if node["by_ids"] == nil { error("ids_from needs by_ids: the records are fetched by the ids \(source) lists", node["ids_from"]?.location) }
+            usedEndpoints.insert(source)
+            endpoint.idsFrom = source
+        }
+        if let a = node["auth"] { endpoint.auth = auth(a) }
         for (k, v) in node["keys"]?.pairs ?? [] {
             guard let keyName = k.scalarText, let value = expression(v, scope: recordScope, what: "key '\(keyName)'") else { continue }
             endpoint.keys.append((keyName, value))

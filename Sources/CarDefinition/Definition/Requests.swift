@@ -96,7 +96,14 @@ public enum AuthSpec: Sendable {
     case oauth2ClientCredentials(
         tokenURL: Template, clientID: Template, clientSecret: Template, scope: Template?, audience: Template?,
         credentialsInBody: Bool, extra: [(String, Template)])
-    case session(login: RequestSpec, token: Expr?, cookie: String?, header: String?, prefix: String, query: String?, expiresIn: Expr?)
+    /// AWS Signature Version 4 on every request.
+    case awsSigV4(accessKeyID: Template, secretAccessKey: Template, sessionToken: Template?, region: Template, service: Template)
+    /// An OAuth 2.0 JWT bearer grant (RFC 7523) with an RS256 assertion, as Google's service
+    /// accounts use.
+    case oauth2JWTBearer(tokenURL: Template, issuer: Template, subject: Template?, privateKey: Template, scope: Template?, audience: Template?)
+    /// `bodyIsToken`: the login answers the token itself as text (`token: text`).
+    case session(login: RequestSpec, token: Expr?, cookie: String?, header: String?, prefix: String, query: String?, expiresIn: Expr?,
+                 bodyIsToken: Bool)
 }
 
 /// How an endpoint is paged.
@@ -153,6 +160,12 @@ public struct Endpoint: Sendable {
     /// More indexes of the records (`lookup_by`, `lookup_all`): a key's name and its value in a
     /// record (a list gives the record several keys).
     public var keys: [(name: String, value: Expr)] = []
+    /// An endpoint whose records are this one's ids (CrowdStrike's queries): the records are
+    /// fetched by those ids, page by page.
+    public var idsFrom: String?
+    /// The endpoint's own base URL and auth, instead of the datasource's.
+    public var baseURL: Template?
+    public var auth: AuthSpec?
 }
 
 /// TLS settings.

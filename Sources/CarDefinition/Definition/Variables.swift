@@ -125,8 +125,14 @@ public enum HostFunctions {
             example: "lookup_all('machines', 'owner', $.username)", arguments: 3...3, parameters: [.string, .string, [.string, .int]],
             returns: .array, implementation: .host)
         lookupAll.specialize = { literals throws(ArgumentError) in try checkKey(literals) }
+        var recordsOf = FunctionSpec(
+            "records_of", "records_of(endpoint) -> array", summary: "Every record of another endpoint, in reading order (the endpoint is read whole before the mappings). With filter and first it is a lookup by any condition (a fuzzy join): first(filter(records_of('vulnerabilities'), contains(lower(@.product), lower($.name)))), where @ is the candidate and $ the mapped record.",
+            example: "filter(records_of('vulnerabilities'), contains(lower(@.product_name_version), lower($.name)))", arguments: 1...1,
+            parameters: [.string], returns: .array, implementation: .host)
+        recordsOf.specialize = { literals throws(ArgumentError) in try checkEndpoint(literals) }
         table.add(lookup)
         table.add(lookupMany)
+        table.add(recordsOf)
         table.add(lookupBy)
         table.add(lookupAll)
         table.add(follow)

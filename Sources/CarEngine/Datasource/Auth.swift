@@ -15,7 +15,11 @@ final class AuthSession: Sendable {
         case fixed(Placement, String)
         case oauth2(tokenURL: Template, clientID: Template, clientSecret: Template, scope: Template?, audience: Template?, inBody: Bool,
                     extra: [(String, Template)])
-        case session(login: RequestSpec, token: Expr?, cookie: String?, placement: Placement, expiresIn: Expr?)
+        case session(login: RequestSpec, token: Expr?, cookie: String?, placement: Placement, expiresIn: Expr?, bodyIsToken: Bool)
+        /// Every request signed (AWS SigV4).
+        case sigv4(SigV4Signer)
+        /// A token from a JWT bearer grant.
+        case jwtBearer(tokenURL: Template, assertion: JWTAssertion, privateKey: String)
     }
 
     let kind: Kind
@@ -48,17 +52,35 @@ final class AuthSession: Sendable {
         case .oauth2ClientCredentials(let url, let id, let secret, let scope, let audience, let inBody, let extra):
             redactor.add(try render(secret, "client_secret"))
             kind = .oauth2(tokenURL: url, clientID: id, clientSecret: secret, scope: scope, audience: audience, inBody: inBody, extra: extra)
-        case .session(let login, let token, let cookie, let header, let prefix, let query, let expiresIn):
+        case .awsSigV4(let key, let secret, let token, let region, let service):
+            let signer = SigV4Signer(
+                accessKeyID: try render(key, "access_key_id"), secretAccessKey: try render(secret, "secret_access_key"),
+                sessionToken: try token.map { t throws(RunFailure) in try render(t, "session_token") }, region: try render(region, "region"),
+                service: try render(service, "service"))
+            redactor.add(signer.secretAccessKey)
+            if let t = signer.sessionToken { redactor.add(t) }
+            kind = .sigv4(signer)
+        case .oauth2JWTBearer(let url, let issuer, let subject, let privateKey, let scope, let audience):
+            let key = try render(privateKey, "private_key")
+            redactor.add(key)
+            for line in key.replacing("\\n", with: "\n").split(separator: "\n") where !line.hasPrefix("-----") { redactor.add(String(line)) }
+            let tokenURL = try render(url, "token_url")
+            let assertion = JWTAssertion(
+                issuer: try render(issuer, "issuer"), subject: try subject.map { t throws(RunFailure) in try render(t, "subject") },
+                audience: try audience.map { t throws(RunFailure) in try render(t, "audience") } ?? tokenURL,
+                scope: try scope.map { t throws(RunFailure) in try render(t, "scope") })
+            kind = .jwtBearer(tokenURL: url, assertion: assertion, privateKey: key)
+        case .session(let login, let token, let cookie, let header, let prefix, let query, let expiresIn, let bodyIsToken):
             let placement: Placement = cookie != nil && header == nil && query == nil
                 ? .cookie : query.map { .query($0) } ?? .header(header ?? "Authorization", prefix: prefix)
-            kind = .session(login: login, token: token, cookie: cookie, placement: placement, expiresIn: expiresIn)
+            kind = .session(login: login, token: token, cookie: cookie, placement: placement, expiresIn: expiresIn, bodyIsToken: bodyIsToken)
         }
     }
 
     /// Whether a 401 can be cured by authenticating again.
     var refreshable: Bool {
         switch kind {
-        case .oauth2, .session: return true
+        case .oauth2, .session, .jwtBearer: return true
         default: return false
         }
     }
@@ -69,7 +91,12 @@ final class AuthSession: Sendable {
         switch kind {
         case .none: return
         case .fixed(let placement, let value): Self.place(value, placement, &request)
-        case .oauth2, .session:
+        case .sigv4(let signer):
+            for (name, value) in signer.headers(method: request.method.rawValue, url: request.fullURL, headers: request.headers,
+                                                body: request.body ?? [], timeMs: WallClock.nowMs()) {
+                request.setHeader(name, value)
+            }
+        case .oauth2, .session, .jwtBearer:
             let credential = try await state.current { try await self.obtain(client) }
             Self.place(credential.value, credential.placement, &request)
         }
@@ -115,13 +142,36 @@ final class AuthSession: Sendable {
             client.redactor.add(token)
             let seconds = exchange.body["expires_in"]?.doubleValue ?? 3600
             return TokenState.Credential(value: token, placement: .header("Authorization", prefix: "Bearer "), expiresAt: Self.expiry(seconds))
-        case .session(let login, let tokenExpr, let cookieName, let placement, let expiresIn):
+        case .jwtBearer(let urlTemplate, let assertion, let privateKey):
+            let jwt: String
+            do { jwt = try assertion.signed(privateKeyPEM: privateKey, nowMs: WallClock.nowMs()) } catch {
+                throw RunFailure(.invalidParameter, "auth private_key: \(error.description)")
+            }
+            client.redactor.add(jwt)
+            var request = PreparedRequest(
+                method: .post, url: URLs.join(client.baseURL, try client.render(urlTemplate, ctx, "auth token_url")),
+                timeoutMs: client.definition.datasource.requestTimeoutMs, followRedirects: false)
+            request.headers = client.defaultHeaders
+            request.setHeader("Accept", "application/json")
+            request.setHeader("Content-Type", "application/x-www-form-urlencoded")
+            request.body = Array(URLs.formEncode([("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", jwt)]).utf8)
+            let exchange = try await authExchange(client, request, "OAuth2 JWT bearer token request")
+            guard case .string(let token)? = exchange.body["access_token"], !token.isEmpty else {
+                throw RunFailure(.datasourceAuthentication, "the token response of \(client.redactor.redact(exchange.url)) has no access_token")
+            }
+            client.redactor.add(token)
+            let seconds = exchange.body["expires_in"]?.doubleValue ?? 3600
+            return TokenState.Credential(value: token, placement: .header("Authorization", prefix: "Bearer "), expiresAt: Self.expiry(seconds))
+        case .session(let login, let tokenExpr, let cookieName, let placement, let expiresIn, let bodyIsToken):
             let request = try client.prepare(login, ctx, what: "session login")
             // A cookie login often answers an HTML page: its body is read only when the token
             // or the expiry comes from it.
-            let exchange = try await authExchange(client, request, "session login", parseBody: tokenExpr != nil || expiresIn != nil)
+            let exchange = try await authExchange(client, request, "session login", parseBody: (tokenExpr != nil || expiresIn != nil) && !bodyIsToken)
             var value: String?
-            if let tokenExpr {
+            if bodyIsToken {
+                let text = String(decoding: exchange.response.body, as: UTF8.self).trimming(" \n\r\t")
+                value = text.contains(where: { $0 == "\n" || $0 == " " || $0 == "<" || $0 == "{" }) ? nil : text
+            } else if let tokenExpr {
                 var c = ctx
                 c.document = exchange.body
                 if let v = try? tokenExpr.evaluate(c), !v.isNull { value = renderString(v) }
@@ -129,7 +179,7 @@ final class AuthSession: Sendable {
                 value = HeaderValues.cookie(exchange.response.headerValues("Set-Cookie"), named: cookieName)
             }
             guard let value, !value.isEmpty else {
-                throw RunFailure(.datasourceAuthentication, "the session login at \(client.redactor.redact(exchange.url)) gave no \(tokenExpr != nil ? "token" : "cookie '\(cookieName ?? "")'")")
+                throw RunFailure(.datasourceAuthentication, "the session login at \(client.redactor.redact(exchange.url)) gave no \(tokenExpr != nil || bodyIsToken ? "token" : "cookie '\(cookieName ?? "")'")")
             }
             client.redactor.add(value)
             var seconds: Double?

@@ -23,6 +23,9 @@ public final class DatasourceClient: Sendable {
     let rate: RateLimiter?
     let auth: AuthSession
     let baseURL: String
+    /// Endpoints with their own base URL or auth.
+    let endpointBaseURLs: [String: String]
+    let endpointAuth: [String: AuthSession]
     let defaultHeaders: [(name: String, value: String)]
     let defaultQuery: [(name: String, value: String)]
     let tls: TLSOptions
@@ -65,6 +68,20 @@ public final class DatasourceClient: Sendable {
             try render(t, what).flatMap { $0.isEmpty ? nil : $0 }
         }
         auth = try AuthSession(spec: ds.auth, context: ctx, redactor: redactor)
+        var bases: [String: String] = [:]
+        var auths: [String: AuthSession] = [:]
+        for (name, endpoint) in definition.endpoints {
+            if let t = endpoint.baseURL {
+                let url = try render(t, "base_url of endpoint \(name)") ?? ""
+                guard URLs.isAbsolute(url) else {
+                    throw RunFailure(.invalidParameter, "the base URL '\(redactor.redact(url))' of endpoint \(name) is not an http:// or https:// URL")
+                }
+                bases[name] = url
+            }
+            if let spec = endpoint.auth { auths[name] = try AuthSession(spec: spec, context: ctx, redactor: redactor) }
+        }
+        endpointBaseURLs = bases
+        endpointAuth = auths
         if ds.tls.insecureSkipVerify {
             logger.warning("TLS certificate verification is off for the datasource (insecure_skip_verify): connections can be intercepted")
         }
@@ -91,6 +108,17 @@ public final class DatasourceClient: Sendable {
     /// parent record of a `for_each` endpoint.
     public func forEachPage(of name: String, parent: JSON? = nil, _ body: ([JSON]) async throws -> Void) async throws {
         guard let endpoint = definition.endpoints[name] else { throw RunFailure(.general, "unknown endpoint '\(name)'") }
+        if let source = endpoint.idsFrom {
+            // The ids another endpoint lists, a page at a time, fetched by id.
+            try await forEachPage(of: source, parent: parent) { ids in
+                let list = ids.filter { !$0.isNull }
+                guard list.allSatisfy({ $0.stringValue != nil || $0.doubleValue != nil }) else {
+                    throw RunFailure(.datasourceData, "endpoint \(source) lists the ids of \(name): its records must be ids (text or numbers), found \(list.first(where: { $0.stringValue == nil && $0.doubleValue == nil })?.typeName ?? "")")
+                }
+                if !list.isEmpty { try await body(try await fetch(name, ids: list)) }
+            }
+            return
+        }
         var pager = try Pager(endpoint: endpoint, client: self)
         var extra: [String: JSON] = [:]
         if let alias = endpoint.forEach?.variable { extra[alias] = parent ?? .null }
@@ -103,7 +131,7 @@ public final class DatasourceClient: Sendable {
             let what = "endpoint \(name)" + (pages > 0 ? ", page \(pages + 1)" : "")
             var prepared: PreparedRequest
             if let url = state.url {
-                prepared = try prepare(endpoint.request, ctx, what: what)
+                prepared = try prepare(endpoint.request, ctx, what: what, endpoint: endpoint)
                 prepared.url = url
                 prepared.query = []
                 prepared.method = .get
@@ -111,7 +139,7 @@ public final class DatasourceClient: Sendable {
             } else {
                 prepared = try prepare(
                     endpoint.request, ctx, what: what, extraQuery: incremental ? endpoint.updatedSinceQuery : [],
-                    bodyMerge: incremental ? endpoint.updatedSinceBody : nil)
+                    bodyMerge: incremental ? endpoint.updatedSinceBody : nil, endpoint: endpoint)
                 prepared.query += state.query
             }
             if let path = stream, path.isEmpty, case .none = endpoint.pagination.kind {
@@ -187,7 +215,7 @@ public final class DatasourceClient: Sendable {
             var spec = endpoint.request
             spec.query = []
             var prepared = try prepare(spec, ctx, what: "endpoint \(name) by id", extraQuery: by.query, path: by.path ?? endpoint.request.path,
-                                       bodyOverride: by.body)
+                                       bodyOverride: by.body, endpoint: endpoint)
             if by.body != nil && endpoint.request.method == .get { prepared.method = .post }
             if prepared.fullURL.utf8.count > by.maxURLLength && chunk.count > 1 {
                 chunks.append(Array(chunk[(chunk.count / 2)...]))
@@ -247,7 +275,7 @@ public final class DatasourceClient: Sendable {
         guard let endpoint = definition.endpoints[name] else { throw RunFailure(.general, "unknown endpoint '\(name)'") }
         var pager = try Pager(endpoint: endpoint, client: self)
         guard let state = try pager.next() else { return }
-        var prepared = try prepare(endpoint.request, context(state.variables), what: "connection test (endpoint \(name))")
+        var prepared = try prepare(endpoint.request, context(state.variables), what: "connection test (endpoint \(name))", endpoint: endpoint)
         prepared.query += state.query
         _ = try await execute(prepared, endpoint: endpoint, what: "connection test (endpoint \(name))", format: endpoint.format)
     }

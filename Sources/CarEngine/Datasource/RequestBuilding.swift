@@ -66,9 +66,10 @@ extension DatasourceClient {
 
     /// A request from a declared spec in a context.
     func prepare(_ spec: RequestSpec, _ ctx: EvalContext, what: String, extraQuery: [(name: String, values: [Template])] = [],
-                 bodyMerge: JSONTemplate? = nil, path overridePath: Template? = nil, bodyOverride: BodySpec? = nil) throws(RunFailure)
-        -> PreparedRequest
+                 bodyMerge: JSONTemplate? = nil, path overridePath: Template? = nil, bodyOverride: BodySpec? = nil,
+                 endpoint: Endpoint? = nil) throws(RunFailure) -> PreparedRequest
     {
+        let baseURL = endpoint.flatMap { endpointBaseURLs[$0.name] } ?? self.baseURL
         let pathTemplate = overridePath ?? spec.path ?? .literal("")
         let path = try render(pathTemplate, ctx, "\(what) path")
         var request = PreparedRequest(
@@ -76,7 +77,21 @@ extension DatasourceClient {
             followRedirects: spec.allowRedirects)
         request.query = defaultQuery
         for (n, ts) in spec.query + extraQuery {
-            for t in ts { request.query.append((n, try render(t, ctx, "\(what) query \(n)"))) }
+            for t in ts {
+                // A template that is one expression giving a list repeats the parameter
+                // (`ids: "${ids}"` → ?ids=a&ids=b), as a YAML list does.
+                if t.parts.count == 1, case .expression(let e) = t.parts[0] {
+                    let value: JSON
+                    do { value = try e.evaluate(ctx) } catch { throw RunFailure(.invalidParameter, "\(what) query \(n): \(error.message)") }
+                    if case .array(let items) = value {
+                        for item in items where !item.isNull { request.query.append((n, renderString(item))) }
+                        continue
+                    }
+                    request.query.append((n, renderString(value)))
+                    continue
+                }
+                request.query.append((n, try render(t, ctx, "\(what) query \(n)")))
+            }
         }
         request.headers = defaultHeaders
         for (n, t) in spec.headers { request.setHeader(n, try render(t, ctx, "\(what) header \(n)")) }

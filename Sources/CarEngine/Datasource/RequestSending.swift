@@ -23,6 +23,7 @@ extension DatasourceClient {
                  consume: ((BodyStream) async throws -> Int)? = nil) async throws -> Exchange
     {
         var reauthenticated = false
+        let auth = endpoint.flatMap { endpointAuth[$0.name] } ?? self.auth
         // The time this request has waited between its attempts, for max_wait.
         var waitedMs: Int64 = 0
         let rules = (endpoint?.errors ?? []) + definition.datasource.errors

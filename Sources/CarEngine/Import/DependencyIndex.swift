@@ -38,7 +38,7 @@ public enum DependencyIndex {
             let mappings = (definition.vertices + definition.edges).filter { $0.from == endpoint }
             let usesOther = mappings.contains { m in
                 let exprs = [m.each, m.when].compactMap { $0 } + m.levels.map(\.value) + m.fields.map(\.value) + m.extraFields.map(\.value)
-                return exprs.contains { !$0.compiled.functions.isDisjoint(with: ["follow", "lookup_by", "lookup_all"]) }
+                return exprs.contains { !$0.compiled.functions.isDisjoint(with: ["follow", "lookup_by", "lookup_all", "records_of"]) }
             }
             if !usesOther { out.insert(endpoint) }
         }

@@ -19,6 +19,8 @@ public final class LookupCache: Sendable {
         var keyIndex: [String: [String: [String: [String]]]] = [:]
         /// Records of keyed endpoints that cannot be fetched by id again: kept for the run.
         var pinned: [String: [String: [UInt8]]] = [:]
+        /// The ids of a keyed endpoint's records in reading order (`records_of`).
+        var readOrder: [String: [String]] = [:]
     }
 
     enum Answer {
@@ -108,6 +110,7 @@ public final class LookupCache: Sendable {
         state.withLock { s in
             var index = s.keyIndex.removeValue(forKey: endpoint) ?? [:]
             for e in entries {
+                s.readOrder[endpoint, default: []].append(e.id)
                 for (key, value) in e.keys where index[key]?[value]?.last != e.id { index[key, default: [:]][value, default: []].append(e.id) }
                 if refetchable && !e.id.hasPrefix("\u{1}") {
                     Self.keep(e.id, e.bytes, endpoint: endpoint, budget: budget, &s)
@@ -117,6 +120,11 @@ public final class LookupCache: Sendable {
             }
             s.keyIndex[endpoint] = index
         }
+    }
+
+    /// The ids of all records of an endpoint read whole, in reading order.
+    func allIDs(_ endpoint: String) -> [String] {
+        state.withLock { $0.readOrder[endpoint] ?? [] }
     }
 
     /// The ids of the records whose key has this value, in reading order.
@@ -234,6 +242,9 @@ struct LookupHost: ExpressionHost {
             if all { return .array(ids.compactMap { one(endpoint, $0) }) }
             for id in ids { if let r = one(endpoint, id) { return r } }
             return .null
+        case "records_of":
+            guard case .string(let endpoint)? = arguments.first else { return .array([]) }
+            return .array(cache.allIDs(endpoint).compactMap { one(endpoint, $0) })
         case "follow":
             guard case .string(let url)? = arguments.first else { return .null }
             if let v = cache.url(url) { return v }
