@@ -493,6 +493,17 @@ struct FetchTests {
         #expect(try await h.readAll("items") == [["@id": "1", "name": "a"], ["@id": "2", "name": "b"]])
     }
 
+    /// Qualys puts titles, CVE ids and results in CDATA sections: they are text.
+    @Test func xmlCDATAIsText() async throws {
+        let server = try HTTPServer { _ in
+            HTTPServerResponse(status: 200, headers: [("Content-Type", "text/xml")],
+                               body: Array("<VULN><QID>38170</QID><TITLE><![CDATA[SSL Certificate - Subject Common Name <b>Does Not</b> Match]]></TITLE><CVE_LIST><CVE><ID><![CDATA[CVE-2023-0286]]></ID></CVE></CVE_LIST></VULN>".utf8))
+        }
+        defer { server.stop() }
+        let h = try Harness(definition(server.baseURL, endpoints: "  items: {path: /kb, format: xml, single: true, records: $.VULN}"))
+        #expect(try await h.readAll("items") == [["QID": "38170", "TITLE": "SSL Certificate - Subject Common Name <b>Does Not</b> Match", "CVE_LIST": ["CVE": ["ID": "CVE-2023-0286"]]]])
+    }
+
     @Test func cancellationStopsARead() async throws {
         let server = try HTTPServer { _ in
             var r = HTTPServerResponse.json("[{\"id\": 1}]")

@@ -40,6 +40,11 @@ final class XMLToJSON: NSObject, XMLParserDelegate {
         stack.last?.text += string
     }
 
+    /// CDATA sections are text (Qualys puts titles, CVE ids and results in them).
+    func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
+        stack.last?.text += String(decoding: CDATABlock, as: UTF8.self)
+    }
+
     func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
         guard let node = stack.popLast() else { return }
         let text = node.text.trimmingCharacters(in: .whitespacesAndNewlines)

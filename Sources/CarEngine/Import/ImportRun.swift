@@ -134,6 +134,8 @@ public final class ImportRun: Sendable {
                 try await records.forEachPage(of: child, parent: record) { childPage in
                     cache.add(childPage, endpoint: child, context: context())
                     try await process(childPage, endpoint: child, parent: record, pipeline: pipeline)
+                    // A child's own children (resource groups → servers → databases).
+                    try await processChildren(of: childPage, endpoint: child, pipeline: pipeline)
                 }
             }
         }
