@@ -76,7 +76,7 @@ enum DatasourceMisbehaviours {
                     code: 55, message: "leaves http://127.0.0.1:"),
         Misbehaving(name: "an OAuth2 token endpoint answering 500", auth: oauth2, handler: { r, _ in
             r.path == "/token" ? .json(#"{"error": "server_error"}"#, status: 500) : .json(items)
-        }, code: 51, message: "POST ", ),
+        }, code: 51, message: "/token (OAuth2 token request): status 500: {\"error\": \"server_error\"} (after 1 retry)"),
         Misbehaving(name: "an expired token every time", auth: oauth2, handler: { r, _ in
             r.path == "/token" ? .json(#"{"access_token": "Expired-T0ken-\#(Int.random(in: 1000...9999))", "expires_in": 3600}"#)
                 : .json(#"{"error": "invalid_token", "error_description": "The access token expired"}"#, status: 401)

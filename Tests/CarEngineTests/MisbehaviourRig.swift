@@ -59,6 +59,8 @@ struct Misbehaving: Sendable, CustomTestStringConvertible {
     let handler: @Sendable (HTTPServerRequest, Servers) -> HTTPServerResponse
     let code: Int32
     let message: String
+    /// The full import ended in CAR (all was imported; only the model state save failed).
+    var fullImportLeft = false
     /// The existing test that asserts this behaviour (the secrets scan still runs it).
     var testedBy: String?
 
@@ -83,7 +85,9 @@ struct MisbehavedRun {
         #expect(code == m.code, "\(log.text)", sourceLocation: sourceLocation)
         #expect(log.text.replacing("\\\"", with: "\"").contains(m.message), "expected '\(m.message)' in:\n\(log.text)", sourceLocation: sourceLocation)
         #expect(source?["model_state_id"] ?? .null == .null, "no model state is saved", sourceLocation: sourceLocation)
-        #expect(source?["full_import_in_progress"] ?? .bool(true) == .bool(true), "no full import is completed", sourceLocation: sourceLocation)
+        if !m.fullImportLeft {
+            #expect(source?["full_import_in_progress"] ?? .bool(true) == .bool(true), "no full import is completed", sourceLocation: sourceLocation)
+        }
     }
 }
 
