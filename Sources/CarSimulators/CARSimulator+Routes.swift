@@ -36,6 +36,10 @@ extension CARSimulator {
             if let i = s.faults.routes.firstIndex(where: { f in
                 f.remaining > 0 && (f.method == nil || f.method == request.method) && route.hasPrefix(f.path)
             }) {
+                if s.faults.routes[i].after > 0 {
+                    s.faults.routes[i].after -= 1
+                    return nil
+                }
                 s.faults.routes[i].remaining -= 1
                 return Self.error("injected fault", status: s.faults.routes[i].status)
             }
@@ -86,7 +90,7 @@ extension CARSimulator {
 
     func newJob(_ s: inout State, errorStatus: Int? = nil, error: String? = nil) -> String {
         let id = "job-\(s.nextJob)"
-        s.nextJob += 1
+        if !s.faults.duplicateJobIDs { s.nextJob += 1 }
         s.jobs[id] = Job(pollsLeft: s.faults.incompletePolls, errorStatus: errorStatus, error: error)
         return id
     }

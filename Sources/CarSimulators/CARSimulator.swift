@@ -157,6 +157,8 @@ public final class CARSimulator: Sendable {
         var path: String
         var status: Int
         var remaining: Int
+        /// Matching calls let through before the fault starts.
+        var after = 0
     }
 
     struct Faults: Sendable {
@@ -166,6 +168,8 @@ public final class CARSimulator: Sendable {
         var incompletePolls = 0
         var failImportStatus: Int?
         var failImportCount = 0
+        /// Every import answers the same job id.
+        var duplicateJobIDs = false
     }
 
     struct State: Sendable {
@@ -231,7 +235,7 @@ public final class CARSimulator: Sendable {
         for f in body["fail"]?.arrayValue ?? [] {
             s.faults.routes.append(RouteFault(
                 method: f["method"]?.stringValue, path: f["path"]?.stringValue ?? "", status: Int(f["status"]?.doubleValue ?? 500),
-                remaining: Int(f["count"]?.doubleValue ?? 1)))
+                remaining: Int(f["count"]?.doubleValue ?? 1), after: Int(f["after"]?.doubleValue ?? 0)))
         }
         if let d = body["delay_ms"]?.doubleValue { s.faults.delayMs = Int(d) }
         if let d = body["drop"]?.doubleValue { s.faults.drop = Int(d) }
@@ -240,6 +244,7 @@ public final class CARSimulator: Sendable {
             s.faults.failImportStatus = f["status_code"]?.doubleValue.map { Int($0) } ?? 500
             s.faults.failImportCount = Int(f["count"]?.doubleValue ?? 1)
         }
+        if body["duplicate_job_ids"] == .bool(true) { s.faults.duplicateJobIDs = true }
         if body["no_database"] == .bool(true) { s.database = nil }
         if body["clear"] == .bool(true) { s.faults = Faults() }
     }

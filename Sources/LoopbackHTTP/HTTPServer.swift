@@ -56,6 +56,9 @@ public struct HTTPServerResponse: Sendable {
     public var delayMs: Int = 0
     /// Close the connection after this many bytes of the response (0: before any byte).
     public var dropAfterBytes: Int?
+    /// Raw steps to perform instead of writing the response: a datasource that misbehaves on
+    /// the wire (see `RawStep`, `Misbehaviour`). Status, headers and body are then ignored.
+    public var raw: [RawStep]?
 
     public init(status: Int = 200, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status
@@ -207,6 +210,10 @@ public final class HTTPServer: Sendable {
                 s.inFlight -= 1
                 s.requests += 1
             }
+            if let steps = response.raw {
+                if !perform(steps, on: fd) { return }
+                continue
+            }
             var out = Array("HTTP/1.1 \(response.status) \(Reason.phrase(response.status))\r\n".utf8)
             var headers = response.headers
             if !headers.contains(where: { $0.name.lowercased() == "content-length" }) {
@@ -224,6 +231,30 @@ public final class HTTPServer: Sendable {
             if !writeAll(fd, out) || close { return }
         }
     }
+
+    /// Performs raw steps; false when the connection is finished (closed, reset or gone).
+    private func perform(_ steps: [RawStep], on fd: Int32) -> Bool {
+        for step in steps {
+            switch step {
+            case .send(let bytes):
+                if !writeAll(fd, bytes) { return false }
+            case .pause(let ms):
+                if isStopped { return false }
+                usleep(UInt32(min(max(ms, 0), 60_000)) * 1000)
+            case .close:
+                shutdown(fd, Int32(SHUT_WR))
+                return false
+            case .reset:
+                // SO_LINGER with a zero timeout: close sends RST, not FIN.
+                var hold = linger(l_onoff: 1, l_linger: 0)
+                setsockopt(fd, SOL_SOCKET, SO_LINGER, &hold, socklen_t(MemoryLayout<linger>.size))
+                return false
+            }
+        }
+        return true
+    }
+
+    private var isStopped: Bool { state.withLock { $0.stopped } }
 
     private func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         var offset = 0

@@ -13,8 +13,9 @@ struct SimCAR: AsyncParsableCommand {
             -car-service-password (or -car-service-token). Admin routes, without auth: GET /admin/graph \
             (the whole graph), GET /admin/calls, POST /admin/faults, POST /admin/reset. Faults, as JSON \
             for --faults or POST /admin/faults: {"fail": [{"method": "POST", "path": "imports", \
-            "status": 500, "count": 1}], "delay_ms": 0, "drop": 1, "incomplete_polls": 2, \
-            "fail_import_jobs": {"status_code": 500, "count": 1}, "no_database": true, "clear": true}.
+            "status": 500, "count": 1, "after": 0}], "delay_ms": 0, "drop": 1, "incomplete_polls": 2, \
+            "fail_import_jobs": {"status_code": 500, "count": 1}, "duplicate_job_ids": true, "no_database": true, \
+            "clear": true}. "after" lets that many matching calls through first.
             """)
 
     @Option(help: "The port (0: any free port).")

@@ -341,6 +341,7 @@ extension DefinitionBuilder {
         p.total = expression(node["total"], scope: scope, expect: .number, what: "'total'")
         p.stopOnShortPage = bool(node, "stop_on_short_page")
         p.maxPages = int(node, "max_pages").map(Int.init)
+        p.allowOtherHosts = bool(node, "allow_other_hosts") ?? false
         switch text(node, "type") {
         case "page":
             let param = text(node, "param") ?? "page"

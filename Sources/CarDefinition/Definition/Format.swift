@@ -134,6 +134,9 @@ public enum DefinitionFormat {
         optional("max_pages", .integer(1...10_000_000, "The most pages to read in one run.")),
     ]
 
+    static let allowOtherHosts = optional("allow_other_hosts", .boolean(
+        "Follow next links to another scheme, host or port than the first page's, credentials and all (default false: such a link fails the run, 55)."))
+
     static let paginationVariants: [(name: String, shape: ObjectShape)] = [
         ("none", ObjectShape("One request gives all records.", [])),
         ("page", ObjectShape("Numbered pages: ${page} counts up from start.", [
@@ -154,9 +157,11 @@ public enum DefinitionFormat {
         ] + stopFields)),
         ("next_url", ObjectShape("The response holds the URL of the next page.", [
             required("next", .expression("The next URL, from the response ($); relative URLs resolve against the request's.")),
+            allowOtherHosts,
         ] + stopFields)),
         ("link_header", ObjectShape("RFC 8288 Link header with rel=\"next\".", [
             optional("rel", .text("The relation to follow (default next).")),
+            allowOtherHosts,
         ] + stopFields)),
         ("time_window", ObjectShape("Consecutive windows from a start time up to the run's start, as ${window_start} and ${window_end} (epoch ms) and ${window_start_iso}, ${window_end_iso}.", [
             required("start", .expression("The first window's start in epoch ms, e.g. last_run_ms ?? days_ago_ms(30).")),

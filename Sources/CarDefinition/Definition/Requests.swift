@@ -123,6 +123,8 @@ public struct Pagination: Sendable {
     public var total: Expr?
     public var stopOnShortPage: Bool?
     public var maxPages: Int?
+    /// next_url, link_header: follow next links to another origin than the first page's.
+    public var allowOtherHosts = false
     /// The page size (`size`, `limit`) from a template such as `${page_size}`, rendered once per run.
     public var sizeTemplate: Template?
 }

@@ -23,6 +23,9 @@ public struct CARConnection: Sendable {
     /// Status polling: first delay and the longest.
     public var pollDelayMs: Int64 = 1000
     public var maxPollDelayMs: Int64 = 60_000
+    /// The longest car waits for CAR jobs to complete (import jobs at a barrier, a database or
+    /// full-import job) before the run stops as recoverable (10).
+    public var maxJobWaitMs: Int64 = 3_600_000
     /// The GraphQL operators read-back starts with (`CAR_QUERY_OPERATORS`).
     public var queryOperators = CARQueryOperators.auto
 
@@ -267,7 +270,13 @@ public final class CARClient: Sendable {
     /// Waits for a job: polls jobstatus with a delay doubling up to the maximum.
     public func waitForJob(_ id: String, what: String) async throws {
         var delay = connection.pollDelayMs
+        let start = ContinuousClock.now
+        var polls = 0
         while true {
+            if polls > 0, Self.elapsedMs(since: start) >= connection.maxJobWaitMs {
+                throw RunFailure(.recoverable, "CAR job \(id) (\(what)) did not complete within \(Self.seconds(connection.maxJobWaitMs)) (\(polls) status polls)")
+            }
+            polls += 1
             let body = try await expectSuccess("job status", .get, "jobstatus/" + Self.encodeSegment(id))
             switch body["status"]?.stringValue?.uppercased() {
             case "COMPLETE": return
@@ -279,6 +288,14 @@ public final class CARClient: Sendable {
             }
         }
     }
+
+    static func elapsedMs(since start: ContinuousClock.Instant) -> Int64 {
+        let d = ContinuousClock.now - start
+        return d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    /// "1.5 s", "3600 s".
+    static func seconds(_ ms: Int64) -> String { ms % 1000 == 0 ? "\(ms / 1000) s" : "\(Double(ms) / 1000) s" }
 
     public func enterFullImport(source: String) async throws {
         let id = try jobID(await expectSuccess("enter full import", .post, "source/\(Self.encodeSegment(source))/full-import-in-progress"), "enter full import")

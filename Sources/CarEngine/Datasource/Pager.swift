@@ -22,6 +22,8 @@ struct Pager {
     var nextURL: String?
     var seen: Set<String> = []
     var lastPage: [UInt8]?
+    /// The origin of the first page's URL: next links stay on it unless `allow_other_hosts`.
+    var origin: String?
     var pagesRead = 0
     var recordsRead = 0
     var done = false
@@ -110,6 +112,7 @@ struct Pager {
     mutating func advance(count: Int, exchange: Exchange, context: EvalContext) throws {
         pagesRead += 1
         recordsRead += count
+        if origin == nil { origin = URLs.origin(exchange.url) }
         if case .none = pagination.kind {
             done = true
             return
@@ -177,6 +180,9 @@ struct Pager {
     }
 
     mutating func setNext(_ url: String) throws {
+        if !pagination.allowOtherHosts, let origin, URLs.origin(url) != origin {
+            throw RunFailure(.datasourceData, "endpoint \(name): the next page link \(client.redactor.redact(url)) leaves \(origin), where the pages began; car sends the datasource's credentials only there (pagination.allow_other_hosts: true follows it)")
+        }
         if !seen.insert(url).inserted {
             throw RunFailure(.datasourceData, "endpoint \(name): the datasource repeated the next page URL \(client.redactor.redact(url)); its pagination does not advance")
         }

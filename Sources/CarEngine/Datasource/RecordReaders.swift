@@ -112,10 +112,10 @@ extension DatasourceClient {
     }
 
     /// A body that is not JSON: the error mappings decide, as for any other response.
-    func unparseableBody(_ response: HTTPResponse, url: String, method: HTTPMethod, endpoint: Endpoint, what: String) -> Error {
+    func unparseableBody(_ response: HTTPResponse, url: String, method: HTTPMethod, endpoint: Endpoint, what: String, reason: String? = nil) -> Error {
         let outcome = ErrorPolicy.Outcome.unparseable(response)
         let request = PreparedRequest(method: method, url: url, timeoutMs: 0, followRedirects: false)
-        let detail = describe(outcome, request: request, url: url, what: what)
+        let detail = describe(outcome, request: request, url: url, what: what) + (reason.map { " (\(redactor.redact($0)))" } ?? "")
         switch ErrorPolicy.decide(outcome, rules: endpoint.errors + definition.datasource.errors, defaults: definition.datasource.retries, context: context()) {
         case .ignore: return IgnoredResponse()
         case .fail(let code, let message): return RunFailure(FailureClass(code: Int32(code)), message.map { "\($0): \(detail)" } ?? detail)
@@ -135,14 +135,14 @@ extension DatasourceClient {
         var chunk: [JSON] = []
         var count = 0
         let exchange = Exchange(response: HTTPResponse(status: 200, body: head, url: url), body: .null, ignored: false, url: url, method: method)
-        func fail() -> Error {
-            unparseableBody(HTTPResponse(status: 200, body: head, url: url), url: url, method: method, endpoint: endpoint, what: what)
+        func fail(_ reason: String? = nil) -> Error {
+            unparseableBody(HTTPResponse(status: 200, body: head, url: url), url: url, method: method, endpoint: endpoint, what: what, reason: reason)
         }
         while let bytes = await stream.next() {
             if head.count < 240 { head += bytes.prefix(240 - head.count) }
             if keepWhole { whole += bytes }
             for element in splitter.feed(bytes) {
-                do { chunk.append(try JSONParser.parse(element)) } catch { throw fail() }
+                do { chunk.append(try JSONParser.parse(element)) } catch { throw fail("record \(count + chunk.count + 1): \(error.message)") }
                 if chunk.count >= Self.chunkSize {
                     try await body(chunk)
                     count += chunk.count
@@ -159,13 +159,13 @@ extension DatasourceClient {
         answer.response.body = head
         if splitter.notAnArray {
             let value: JSON
-            do { value = try JSONParser.parse(whole) } catch { throw fail() }
+            do { value = try JSONParser.parse(whole) } catch { throw fail(error.description) }
             throw notRecords(RecordShape.describe(value), endpoint: endpoint, exchange: answer, what: what)
         }
         // Nothing arrived: an empty 200, or a failed status whose body went elsewhere; the caller
         // tells them apart once the status is known.
         if keepWhole { return Self.nothingArrived }
-        guard splitter.complete else { throw fail() }
+        guard splitter.complete else { throw fail("the list is not closed") }
         if !chunk.isEmpty {
             try await body(chunk)
             count += chunk.count

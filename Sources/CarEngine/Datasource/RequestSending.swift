@@ -142,13 +142,20 @@ extension DatasourceClient {
             async let sent: Result<HTTPResponse, TransportError> = Self.send(transport, http, stream)
             do {
                 streamed = try await consume(stream)
+                result = await sent
             } catch {
+                // A body that ended early (cut off, reset, a chunk missing, a timeout) is the
+                // transport's failure, not a body that is not data: the reader saw the end
+                // only because the transfer failed.
+                let endedByTransport = stream.isFinished
                 stream.cancel()
-                _ = await sent
-                await limiter.release()
-                throw error
+                let outcome = await sent
+                guard endedByTransport, case .failure(let e) = outcome, e.kind != .cancelled else {
+                    await limiter.release()
+                    throw error
+                }
+                result = outcome
             }
-            result = await sent
             received = stream.bytesReceived
             if case .failure(let e) = result, streamed > 0 {
                 await limiter.release()

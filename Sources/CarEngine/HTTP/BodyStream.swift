@@ -54,6 +54,9 @@ public final class BodyStream: Sendable {
         reader?.resume()
     }
 
+    /// Whether the transfer ended (the body is complete, or the transfer failed).
+    public var isFinished: Bool { state.withLock { $0.finished } }
+
     /// The bytes received so far.
     public var bytesReceived: Int { state.withLock { $0.received } }
 

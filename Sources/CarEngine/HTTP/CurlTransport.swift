@@ -55,7 +55,40 @@ public final class CurlTransport: HTTPTransport {
         return try await send(request, stream: stream)
     }
 
+    /// The most redirects one request follows.
+    static let maxRedirects = 10
+    /// The headers a redirect to another origin keeps: none that can carry credentials
+    /// (Authorization, Cookie, an API key header, a header of the definition).
+    static let headersKeptAcrossOrigins: Set<String> = ["accept", "accept-language", "content-type", "user-agent"]
+
+    /// Sends a request, following redirects when it allows them. car follows them itself, not
+    /// libcurl: a redirect to another origin (scheme, host, port) drops every header that may
+    /// hold a credential, and a loop ends with a clear error.
     func send(_ request: HTTPRequest, stream: BodyStream?) async throws(TransportError) -> HTTPResponse {
+        var current = request
+        var followed = 0
+        while true {
+            let response = try await sendOnce(current, stream: stream)
+            guard request.followRedirects, [301, 302, 303, 307, 308].contains(response.status), let location = response.header("Location"),
+                !location.isEmpty
+            else { return response }
+            guard followed < Self.maxRedirects else {
+                throw TransportError(.other, "more than \(Self.maxRedirects) redirects (a redirect loop?), the last to \(location)")
+            }
+            followed += 1
+            let next = URLs.resolve(location, against: current.url)
+            if !URLs.sameOrigin(next, current.url) {
+                current.headers = current.headers.filter { Self.headersKeptAcrossOrigins.contains($0.name.lowercased()) }
+            }
+            if response.status == 303 || ([301, 302].contains(response.status) && current.method == .post) {
+                current.method = .get
+                current.body = nil
+            }
+            current.url = next
+        }
+    }
+
+    func sendOnce(_ request: HTTPRequest, stream: BodyStream?) async throws(TransportError) -> HTTPResponse {
         let transfer = Transfer(maxBodyBytes: maxBodyBytes)
         transfer.stream = stream
         let result: Result<HTTPResponse, TransportError> = await withTaskCancellationHandler {
@@ -103,8 +136,10 @@ public final class CurlTransport: HTTPTransport {
             car_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
             car_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
             car_curl_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, "")
-            car_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, request.followRedirects ? 1 : 0)
-            car_curl_setopt_long(handle, CURLOPT_MAXREDIRS, 10)
+            // Redirects are followed by `send`, one transfer each.
+            car_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
+            // A Content-Length over the limit is refused before any byte of the body is read.
+            car_curl_setopt_off(handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(maxBodyBytes))
             car_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(request.connectTimeoutMs))
             car_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(request.timeoutMs))
             car_curl_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1)
@@ -151,7 +186,10 @@ public final class CurlTransport: HTTPTransport {
             let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
             if transfer.isCancelled { return .failure(TransportError(.cancelled, "cancelled")) }
-            if transfer.tooLarge { return .failure(TransportError(.other, "the response is larger than \(maxBodyBytes >> 20) MB")) }
+            if transfer.tooLarge || code == CURLE_FILESIZE_EXCEEDED {
+                let declared = transfer.headers.last { $0.name.lowercased() == "content-length" }.map { " (Content-Length: \($0.value) bytes)" } ?? ""
+                return .failure(TransportError(.other, "the response is larger than the \(Self.megabytes(maxBodyBytes)) limit\(declared); refused"))
+            }
             return .failure(TransportError(Self.kind(of: code), message))
         }
         var status = 0
@@ -165,6 +203,8 @@ public final class CurlTransport: HTTPTransport {
         }
         return .success(HTTPResponse(status: status, headers: transfer.headers, body: transfer.body, url: effectiveURL))
     }
+
+    static func megabytes(_ bytes: Int) -> String { bytes % (1 << 20) == 0 ? "\(bytes >> 20) MB" : "\(bytes) bytes" }
 
     static func kind(of code: CURLcode) -> TransportError.Kind {
         switch code {
@@ -188,6 +228,8 @@ final class Transfer: @unchecked Sendable {
     var body: [UInt8] = []
     var headers: [(name: String, value: String)] = []
     var tooLarge = false
+    /// Bytes handed to the stream so far.
+    var streamed = 0
     let maxBodyBytes: Int
     /// Where a successful body goes as it arrives, if anywhere.
     var stream: BodyStream?
@@ -208,6 +250,11 @@ private func curlWrite(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ coun
         var status = 0
         car_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
         if (200..<300).contains(status) {
+            transfer.streamed += n
+            if transfer.streamed > transfer.maxBodyBytes {
+                transfer.tooLarge = true
+                return 0
+            }
             let bytes = data.withMemoryRebound(to: UInt8.self, capacity: n) { Array(UnsafeBufferPointer(start: $0, count: n)) }
             return stream.push(bytes) ? n : 0
         }

@@ -70,6 +70,19 @@ enum URLs {
         return (String(host), port, hostPort.startIndex..<hostEnd)
     }
 
+    /// Scheme, host and port: where credentials may go.
+    static func origin(_ url: String) -> String? {
+        guard let a = authority(url) else { return nil }
+        let scheme = url.lowercased().hasPrefix("https://") ? "https" : "http"
+        return "\(scheme)://\(a.host.lowercased()):\(a.port)"
+    }
+
+    /// Whether two URLs have the same origin (scheme, host and port).
+    static func sameOrigin(_ a: String, _ b: String) -> Bool {
+        guard let x = origin(a), let y = origin(b) else { return false }
+        return x == y
+    }
+
     static func formEncode(_ pairs: [(String, String)]) -> String {
         pairs.map { encodeQuery($0.0) + "=" + encodeQuery($0.1) }.joined(separator: "&")
     }

@@ -27,6 +27,8 @@ public actor CARSink: ImportSink {
     let logger: Logger
     public static let jobsInFlight = 20
     private var pending: [String] = []
+    /// Every job id CAR answered in this run.
+    private var jobIDs: Set<String> = []
     private(set) var posted = 0
     private(set) var maxPending = 0
     private(set) var deleteRequests = 0
@@ -68,6 +70,10 @@ public actor CARSink: ImportSink {
         await lock()
         defer { unlock() }
         let id = try await car.postImport(bytes: bytes)
+        // Two imports under one job id cannot be told apart: one of them could fail unseen.
+        guard jobIDs.insert(id).inserted else {
+            throw RunFailure(.recoverable, "CAR answered the job id \(car.redactor.redact(id)) for two imports; their outcomes cannot be told apart")
+        }
         pending.append(id)
         posted += 1
         maxPending = max(maxPending, pending.count)
@@ -83,7 +89,13 @@ public actor CARSink: ImportSink {
     private func waitForPending() async throws {
         var delay = car.connection.pollDelayMs
         defer { progress?.waiting(forJobs: 0) }
+        let start = ContinuousClock.now
+        var polls = 0
         while !pending.isEmpty {
+            if polls > 0, CARClient.elapsedMs(since: start) >= car.connection.maxJobWaitMs {
+                throw RunFailure(.recoverable, "CAR import jobs \(pending.prefix(5).joined(separator: ", "))\(pending.count > 5 ? ", ..." : "") did not complete within \(CARClient.seconds(car.connection.maxJobWaitMs)) (\(polls) status polls)")
+            }
+            polls += 1
             progress?.waiting(forJobs: pending.count)
             let status = try await car.importStatus(pending)
             if let failed = status.failed.first {

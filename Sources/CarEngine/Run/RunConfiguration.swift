@@ -185,6 +185,7 @@ extension RunConfiguration {
             pretty: options.pretty, outputPath: options.outputPath, summaryPath: options.summaryPath, progressIntervalMs: options.progressIntervalMs)
         if case .importData = action {
             configuration.car = try carConnection(sources, delayMs: options.carDelayMs)
+            if let wait = options.carJobWaitMs { configuration.car?.maxJobWaitMs = wait }
             guard source != nil else { throw RunFailure(.invalidParameter, "missing the source: \(RunKey.source.names)") }
         }
         for key in [RunKey.carServicePassword, .carServiceToken] {

@@ -60,6 +60,8 @@ public struct RunOptions: Sendable {
     public var edgeMemoryLimit = 50_000
     /// CAR polling and retry delays (for tests: the framework's are 1 s).
     public var carDelayMs: Int64 = 1000
+    /// The longest wait for CAR jobs to complete (default 1 hour; for tests).
+    public var carJobWaitMs: Int64?
     /// Signals that stop the run (SIGTERM, SIGINT).
     public var interruption: RunInterruption?
     /// How often a progress line is logged off a terminal (on one, a live line is redrawn).

@@ -168,6 +168,9 @@ extension JSONByteParser {
                 return .int(Int64(mantissa))
             }
         }
+        // An integer car cannot keep exactly (an id, say) is refused, not rounded: two ids would
+        // become one.
+        if isInteger { throw error("an integer beyond 64 bits: \(numberText(start))", at: start) }
         // Exact fast path (Clinger): a mantissa below 2^53 scaled by an exactly representable power of ten.
         let scale = exponent - fractionDigits
         if !overflow && mantissa < (1 << 53) && scale >= -22 && scale <= 22 {
@@ -175,7 +178,15 @@ extension JSONByteParser {
             d = scale < 0 ? d / exactPowersOfTen[-scale] : d * exactPowersOfTen[scale]
             return .double(negative ? -d : d)
         }
-        return .double(slowDouble(start: start, end: pos))
+        let d = slowDouble(start: start, end: pos)
+        guard d.isFinite else { throw error("a number out of range: \(numberText(start))", at: start) }
+        return .double(d)
+    }
+
+    /// The text of the number that starts at `start` (its first 40 characters).
+    func numberText(_ start: Int) -> String {
+        let text = String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<min(pos, start + 40)]), as: UTF8.self)
+        return pos - start > 40 ? text + "…" : text
     }
 
     func slowDouble(start: Int, end: Int) -> Double {
