@@ -70,7 +70,7 @@ struct ValidDefinitionTests {
         #expect(!result.hasErrors)
         #expect(result.definition != nil)
         #expect(result.diagnostics.map(\.headline) == [
-            "w.yaml:4:3: warning: parameter 'unused' is not used by any template or expression",
+            "w.yaml:4:3: warning: parameter 'unused' is not used by any template or expression (a flag IBM's deployments pass that car ignores says unused: true)",
             "w.yaml:8:3: warning: endpoint 'spare' is not used by any mapping, lookup or connection test",
         ])
     }

@@ -390,8 +390,8 @@ extension DefinitionBuilder {
     // MARK: Warnings
 
     mutating func warnUnused(parameters: [Parameter], endpointsNode: YAMLNode?, datasource: DatasourceSpec) {
-        for p in parameters where !usedVariables.contains(p.name) {
-            warning("parameter '\(p.name)' is not used by any template or expression", p.location)
+        for p in parameters where !usedVariables.contains(p.name) && !p.acceptedOnly {
+            warning("parameter '\(p.name)' is not used by any template or expression (a flag IBM's deployments pass that car ignores says unused: true)", p.location)
         }
         for (k, _) in endpointsNode?.pairs ?? [] {
             guard let name = k.scalarText, !usedEndpoints.contains(name) else { continue }

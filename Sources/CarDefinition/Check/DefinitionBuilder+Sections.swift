@@ -125,7 +125,8 @@ extension DefinitionBuilder {
                 name: name, kind: kind, section: text(v, "section") ?? "parameter", secret: secret, required: required,
                 defaultValue: defaultValue, label: text(v, "label"), description: text(v, "description"),
                 placeholder: text(v, "placeholder"), location: k.location, form: text(v, "form"), regex: text(v, "regex"),
-                min: number(v, "min"), max: number(v, "max"), flag: text(v, "flag"), environment: text(v, "env")))
+                min: number(v, "min"), max: number(v, "max"), flag: text(v, "flag"), environment: text(v, "env"),
+                acceptedOnly: bool(v, "unused") ?? false))
             checkFlagAndVariable(out[out.count - 1], v)
         }
         return out

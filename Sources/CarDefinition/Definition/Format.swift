@@ -332,6 +332,7 @@ public enum DefinitionFormat {
             optional("placeholder", .text("The placeholder in the CP4S form.")),
             optional("flag", .text("The framework's flag for it, without the dash, when it is not the name (`auth_token` for -auth_token).")),
             optional("env", .text("Its environment variable, when it is not the section's (`CONFIGURATION_AUTH_TOKEN`); the CP4S field is named after it.")),
+            optional("unused", .boolean("Accepted but not used: a flag or field IBM's deployments pass that this connector ignores (no unused-parameter warning).")),
         ])
 
     /// The shape of a whole definition file.

@@ -269,6 +269,8 @@ public struct Parameter: Sendable {
     public var flag: String? = nil
     /// The environment variable, when it is not the section's.
     public var environment: String? = nil
+    /// Accepted (IBM's deployments pass it) but not used (`unused: true`).
+    public var acceptedOnly = false
 
     /// The prefix of the section's environment variables.
     public var sectionPrefix: String {
