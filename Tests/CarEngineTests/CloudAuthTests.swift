@@ -142,6 +142,47 @@ struct CloudAuthTests {
         return ISO8601.parse(iso)
     }
 
+    /// AWS: a task list per cluster, tasks described per cluster by numbered ids; a form field
+    /// that is null is left out (no NextToken on the first page).
+    @Test func numberedListsNullFormFieldsAndIdsListedPerParent() async throws {
+        let seen = Mutex<[String]>([])
+        let server = try HTTPServer { r in
+            seen.withLock { $0.append(r.path + " " + r.text) }
+            if r.path == "/clusters" { return .json("{\"clusters\": [\"c1\", \"c2\"]}") }
+            if r.path == "/tasks/list" {
+                let cluster = r.text.contains("cluster=c1") ? "c1" : "c2"
+                return .json(cluster == "c1" ? "{\"arns\": [\"t1\", \"t2\"]}" : "{\"arns\": [\"t3\"]}")
+            }
+            // Describe: the numbered ids of one cluster.
+            let ids = r.text.split(separator: "&").filter { $0.hasPrefix("Task.") }.map { String($0.split(separator: "=")[1]) }
+            let cluster = r.text.split(separator: "&").first { $0.hasPrefix("cluster=") }.map { String($0.dropFirst(8)) } ?? "?"
+            return .json(JSONWriter().string(["tasks": .array(ids.map { ["arn": .string($0), "cluster": .string(cluster)] })]))
+        }
+        defer { server.stop() }
+        let endpoints = """
+              clusters: {path: /clusters, records: $.clusters}
+              task_ids:
+                for_each: {endpoint: clusters, as: cluster}
+                method: POST
+                path: /tasks/list
+                body: {form: {cluster: "${cluster}", NextToken: "${cursor}"}}
+                records: $.arns
+              items:
+                ids_from: task_ids
+                method: POST
+                path: /tasks/describe
+                by_ids: {body: {form: {cluster: "${cluster}", "Task.{n}": "${ids}"}}, max_ids: 10}
+                records: $.tasks
+                id: $.arn
+            """
+        let h = try Harness(definition(server.baseURL, endpoints: endpoints))
+        let tasks = try await h.readAll("items")
+        #expect(tasks.map { "\($0["cluster"]?.stringValue ?? "")/\($0["arn"]?.stringValue ?? "")" } == ["c1/t1", "c1/t2", "c2/t3"])
+        let requests = seen.withLock { $0 }
+        #expect(requests.contains("/tasks/describe cluster=c1&Task.1=t1&Task.2=t2"), "\(requests)")
+        #expect(requests.contains("/tasks/list cluster=c1"), "\(requests)")
+    }
+
     static func base64URLDecode(_ s: String) -> [UInt8]? {
         var t = s.replacing("-", with: "+").replacing("_", with: "/")
         while t.count % 4 != 0 { t += "=" }

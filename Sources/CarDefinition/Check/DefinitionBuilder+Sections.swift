@@ -11,6 +11,7 @@ extension DefinitionBuilder {
         for (k, v) in endpointsNode?.pairs ?? [] {
             guard let n = k.scalarText else { continue }
             endpointNames.insert(n)
+            endpointNodes[n] = v
             keyNames[n] = Set((v["keys"]?.pairs ?? []).compactMap { $0.key.scalarText })
         }
         hostFunctions = HostFunctions.table(endpoints: endpointNames, keys: keyNames)
@@ -268,6 +269,11 @@ extension DefinitionBuilder {
     mutating func buildEndpoint(_ name: String, _ node: YAMLNode, keyLocation: SourceLocation) -> Endpoint {
         var groups: Set<VariableTable.Group> = [.paging]
         var parent: (String, String)?
+        // Records fetched by the ids a for_each endpoint lists: that endpoint's parent is
+        // reachable in this one's requests (DescribeTasks needs the cluster ListTasks ran for).
+        if let source = text(node, "ids_from"), let alias = endpointNodes[source]?["for_each"]?["as"]?.scalarText {
+            groups.insert(.parent(alias))
+        }
         if let fe = node["for_each"], let target = text(fe, "endpoint"), let alias = text(fe, "as") {
             if !endpointNames.contains(target) {
                 error("unknown endpoint '\(target)'\(Suggest.hint(for: target, in: endpointNames))", fe["endpoint"]?.location)

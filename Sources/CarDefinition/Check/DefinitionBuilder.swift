@@ -21,6 +21,8 @@ struct DefinitionBuilder {
     /// For each endpoint, the endpoints its mappings look records up in.
     var lookupsByEndpoint: [String: Set<String>] = [:]
     var keyedLookupEndpoints: Set<String> = []
+    /// The endpoints' YAML, by name (an endpoint's scope can depend on another's for_each).
+    var endpointNodes: [String: YAMLNode] = [:]
 
     init(path: String, source: SourceText, diagnostics: DiagnosticCollector) {
         self.path = path

@@ -109,13 +109,23 @@ public final class DatasourceClient: Sendable {
     public func forEachPage(of name: String, parent: JSON? = nil, _ body: ([JSON]) async throws -> Void) async throws {
         guard let endpoint = definition.endpoints[name] else { throw RunFailure(.general, "unknown endpoint '\(name)'") }
         if let source = endpoint.idsFrom {
-            // The ids another endpoint lists, a page at a time, fetched by id.
-            try await forEachPage(of: source, parent: parent) { ids in
-                let list = ids.filter { !$0.isNull }
-                guard list.allSatisfy({ $0.stringValue != nil || $0.doubleValue != nil }) else {
-                    throw RunFailure(.datasourceData, "endpoint \(source) lists the ids of \(name): its records must be ids (text or numbers), found \(list.first(where: { $0.stringValue == nil && $0.doubleValue == nil })?.typeName ?? "")")
+            // The ids another endpoint lists, a page at a time, fetched by id; when that endpoint
+            // is read per record of a parent, per parent record (its alias reaches the by-id request).
+            func fetchListed(_ sourceParent: JSON?, _ extra: [String: JSON]) async throws {
+                try await forEachPage(of: source, parent: sourceParent) { ids in
+                    let list = ids.filter { !$0.isNull }
+                    guard list.allSatisfy({ $0.stringValue != nil || $0.doubleValue != nil }) else {
+                        throw RunFailure(.datasourceData, "endpoint \(source) lists the ids of \(name): its records must be ids (text or numbers), found \(list.first(where: { $0.stringValue == nil && $0.doubleValue == nil })?.typeName ?? "")")
+                    }
+                    if !list.isEmpty { try await body(try await fetch(name, ids: list, extra: extra)) }
                 }
-                if !list.isEmpty { try await body(try await fetch(name, ids: list)) }
+            }
+            if let fe = definition.endpoints[source]?.forEach {
+                try await forEachPage(of: fe.endpoint) { parents in
+                    for p in parents { try await fetchListed(p, [fe.variable: p]) }
+                }
+            } else {
+                try await fetchListed(parent, [:])
             }
             return
         }
@@ -194,7 +204,7 @@ public final class DatasourceClient: Sendable {
 
     /// The records of an endpoint with these ids (batched, chunked by count and URL length);
     /// ids without a record are left out. An empty list sends no request.
-    public func fetch(_ name: String, ids: [JSON]) async throws -> [JSON] {
+    public func fetch(_ name: String, ids: [JSON], extra: [String: JSON] = [:]) async throws -> [JSON] {
         guard let endpoint = definition.endpoints[name] else { throw RunFailure(.general, "unknown endpoint '\(name)'") }
         guard let by = endpoint.byIDs else {
             throw RunFailure(.general, "endpoint '\(name)' has no by_ids: its records cannot be fetched by id")
@@ -211,7 +221,7 @@ public final class DatasourceClient: Sendable {
         // Split chunks whose URL would be too long.
         var ready: [(PreparedRequest, Int)] = []
         while let chunk = chunks.popLast() {
-            let ctx = context(["ids": .array(chunk)])
+            let ctx = context(extra.merging(["ids": .array(chunk)]) { _, b in b })
             var spec = endpoint.request
             spec.query = []
             var prepared = try prepare(spec, ctx, what: "endpoint \(name) by id", extraQuery: by.query, path: by.path ?? endpoint.request.path,

@@ -41,7 +41,22 @@ extension DatasourceClient {
                 return (JSONWriter().bytes(value), "application/json")
             case .form(let fields):
                 var pairs: [(String, String)] = []
-                for (n, t) in fields { pairs.append((n, try t.render(ctx))) }
+                for (n, t) in fields {
+                    // A field that is one expression: null leaves it out (no NextToken= on the
+                    // first page, as botocore sends), a list repeats it (or numbers it: X.member.{n}).
+                    if t.parts.count == 1, case .expression(let e) = t.parts[0] {
+                        switch try e.evaluate(ctx) {
+                        case .null: continue
+                        case .array(let items):
+                            for (i, item) in items.filter({ !$0.isNull }).enumerated() { pairs.append((n.replacing("{n}", with: String(i + 1)), renderString(item))) }
+                            continue
+                        case let value:
+                            pairs.append((n, renderString(value)))
+                            continue
+                        }
+                    }
+                    pairs.append((n, try t.render(ctx)))
+                }
                 return (Array(URLs.formEncode(pairs).utf8), "application/x-www-form-urlencoded")
             case .raw(let t, let contentType):
                 return (Array(try t.render(ctx).utf8), contentType)
@@ -84,7 +99,10 @@ extension DatasourceClient {
                     let value: JSON
                     do { value = try e.evaluate(ctx) } catch { throw RunFailure(.invalidParameter, "\(what) query \(n): \(error.message)") }
                     if case .array(let items) = value {
-                        for item in items where !item.isNull { request.query.append((n, renderString(item))) }
+                        // `InstanceId.{n}`: AWS's numbered lists (InstanceId.1=a&InstanceId.2=b).
+                        for (i, item) in items.filter({ !$0.isNull }).enumerated() {
+                            request.query.append((n.replacing("{n}", with: String(i + 1)), renderString(item)))
+                        }
                         continue
                     }
                     request.query.append((n, renderString(value)))
