@@ -69,7 +69,13 @@ extension DefinitionBuilder {
                     error("'\(field)' is set by the engine on every edge; leave it out", k.location)
                     continue
                 }
-                if info == nil {
+                if info == nil, case .edge(let from, let to, let fromField, let toField) = collection.kind,
+                    [("_from_external_id", "_from", fromField, from), ("_to_external_id", "_to", toField, to)].contains(where: { $0.0 == field && $0.2 == $0.1 })
+                {
+                    // An end named by external id where the collection keys it by _key.
+                    let (end, target) = field.hasPrefix("_from") ? (fromField, from) : (toField, to)
+                    error("'\(collectionName)' names its \(field.hasPrefix("_from") ? "from" : "to") end with '\(end)': \(target) vertices are keyed by _key; write \(end): concat('\(target)/', ...)", k.location)
+                } else if info == nil {
                     let known = collection.fields.map(\.name).filter { !(isEdge && CARCatalogue.engineEdgeFields.contains($0)) }
                     error("'\(collectionName)' has no field '\(field)'\(Suggest.hint(for: field, in: known)); fields outside the import schema go under extra_fields", k.location)
                 }
