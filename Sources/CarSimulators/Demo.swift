@@ -55,6 +55,11 @@ public enum DemoRun {
             case .failure(let f): return "   error: \(f.message)\n"
             case .success(let summary):
                 var lines: [String] = []
+                let byIndex = summary.rederivedByIndex.filter { $0.value > 0 }
+                if !byIndex.isEmpty {
+                    lines.append("derived again because they look up changed records (dependency index): "
+                                 + byIndex.keys.sorted().map { "\(byIndex[$0] ?? 0) \($0)" }.joined(separator: ", "))
+                }
                 if !summary.rereadEndpoints.isEmpty {
                     lines.append("read again whole (their mappings look up changed records): " + summary.rereadEndpoints.joined(separator: ", "))
                 }
