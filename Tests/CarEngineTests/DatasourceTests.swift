@@ -135,9 +135,9 @@ struct AuthTests {
                     r.header("Authorization") == "Basic " + Base64.encode(Array("cid:csecret".utf8))
                 else { return .json(#"{"error":"invalid_client"}"#, status: 401) }
                 let n = issued.next()
-                // The first token lives 4 s (renewed after 3.6 s: time for two reads on a loaded
-                // machine), the others an hour.
-                return .json(#"{"access_token":"token-\#(n)","expires_in":\#(n == 1 ? 4 : 3600),"token_type":"bearer"}"#)
+                // The first token lives 8 s (renewed after 7.2 s: time for two reads on a loaded
+                // machine or under a sanitizer), the others an hour.
+                return .json(#"{"access_token":"token-\#(n)","expires_in":\#(n == 1 ? 8 : 3600),"token_type":"bearer"}"#)
             }
             guard let auth = r.header("Authorization"), auth.hasPrefix("Bearer token-"), !revoked.all.contains(auth) else {
                 return .json("{}", status: 401)
@@ -155,7 +155,7 @@ struct AuthTests {
         _ = try await h.readAll("items")
         _ = try await h.readAll("items")
         #expect(issued.count == 1, "the token is cached")
-        try await Task.sleep(for: .milliseconds(3700))
+        try await Task.sleep(for: .milliseconds(7300))
         _ = try await h.readAll("items")
         #expect(issued.count == 2, "an expired token is renewed")
         // A 401 gets one new token and one retry; a second 401 is an authentication failure.
