@@ -135,13 +135,7 @@ final class AuthSession: Sendable {
                 request.setHeader("Authorization", "Basic " + basic)
             }
             request.body = Array(URLs.formEncode(form).utf8)
-            let exchange = try await authExchange(client, request, "OAuth2 token request")
-            guard case .string(let token)? = exchange.body["access_token"], !token.isEmpty else {
-                throw RunFailure(.datasourceAuthentication, "the OAuth2 token response of \(client.redactor.redact(exchange.url)) has no access_token")
-            }
-            client.redactor.add(token)
-            let seconds = exchange.body["expires_in"]?.doubleValue ?? 3600
-            return TokenState.Credential(value: token, placement: .header("Authorization", prefix: "Bearer "), expiresAt: Self.expiry(seconds))
+            return try await bearerToken(client, request, "OAuth2 token request")
         case .jwtBearer(let urlTemplate, let assertion, let privateKey):
             let jwt: String
             do { jwt = try assertion.signed(privateKeyPEM: privateKey, nowMs: WallClock.nowMs()) } catch {
@@ -155,13 +149,7 @@ final class AuthSession: Sendable {
             request.setHeader("Accept", "application/json")
             request.setHeader("Content-Type", "application/x-www-form-urlencoded")
             request.body = Array(URLs.formEncode([("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", jwt)]).utf8)
-            let exchange = try await authExchange(client, request, "OAuth2 JWT bearer token request")
-            guard case .string(let token)? = exchange.body["access_token"], !token.isEmpty else {
-                throw RunFailure(.datasourceAuthentication, "the token response of \(client.redactor.redact(exchange.url)) has no access_token")
-            }
-            client.redactor.add(token)
-            let seconds = exchange.body["expires_in"]?.doubleValue ?? 3600
-            return TokenState.Credential(value: token, placement: .header("Authorization", prefix: "Bearer "), expiresAt: Self.expiry(seconds))
+            return try await bearerToken(client, request, "OAuth2 JWT bearer token request")
         case .session(let login, let tokenExpr, let cookieName, let placement, let expiresIn, let bodyIsToken):
             let request = try client.prepare(login, ctx, what: "session login")
             // A cookie login often answers an HTML page: its body is read only when the token
@@ -192,6 +180,17 @@ final class AuthSession: Sendable {
         default:
             throw RunFailure(.general, "no credentials to obtain")
         }
+    }
+
+    /// An OAuth 2.0 token request's bearer token (`access_token`, `expires_in`, default an hour).
+    func bearerToken(_ client: DatasourceClient, _ request: PreparedRequest, _ what: String) async throws -> TokenState.Credential {
+        let exchange = try await authExchange(client, request, what)
+        guard case .string(let token)? = exchange.body["access_token"], !token.isEmpty else {
+            throw RunFailure(.datasourceAuthentication, "the OAuth2 token response of \(client.redactor.redact(exchange.url)) has no access_token")
+        }
+        client.redactor.add(token)
+        let seconds = exchange.body["expires_in"]?.doubleValue ?? 3600
+        return TokenState.Credential(value: token, placement: .header("Authorization", prefix: "Bearer "), expiresAt: Self.expiry(seconds))
     }
 
     /// A token request; its refusals are authentication failures (52).

@@ -54,22 +54,13 @@ extension ImportRun {
         }
         for endpoint in endpoints where !dependents.contains(endpoint) {
             guard let records = plan.readBy[endpoint], !records.isEmpty else { continue }
-            cache.add(records, endpoint: endpoint, context: context())
-            try await process(records, endpoint: endpoint, parent: nil, pipeline: pipeline)
-            try await processChildren(of: records, endpoint: endpoint, pipeline: pipeline)
+            try await derive(records, endpoint: endpoint, pipeline: pipeline)
         }
         for endpoint in endpoints where !dependents.contains(endpoint) {
             let alreadyRead = Set((plan.readBy[endpoint] ?? []).compactMap { recordID($0, endpoint: endpoint) })
             let updated = (updatedBy[endpoint] ?? []).filter { !alreadyRead.contains(renderString($0)) }
             guard !updated.isEmpty else { continue }
-            let records = try await client.fetch(endpoint, ids: updated)
-            cache.add(records, endpoint: endpoint, context: context())
-            if definition.deletions.missingOnReread {
-                let found = Set(records.compactMap { recordID($0, endpoint: endpoint) })
-                deletedBy[endpoint, default: []] += updated.filter { !found.contains(renderString($0)) }
-            }
-            try await process(records, endpoint: endpoint, parent: nil, pipeline: pipeline)
-            try await processChildren(of: records, endpoint: endpoint, pipeline: pipeline)
+            deletedBy[endpoint, default: []] += try await readAgain(updated, endpoint: endpoint, client: client, pipeline: pipeline)
         }
         for endpoint in mappedEndpoints where indexed[endpoint] != nil {
             let done = Set(((updatedBy[endpoint] ?? []) + (deletedBy[endpoint] ?? [])).map(renderString))
@@ -77,14 +68,7 @@ extension ImportRun {
             await pipeline.rederivedByIndex(endpoint, ids.count)
             guard !ids.isEmpty else { continue }
             logger.info("deriving \(ids.count) \(endpoint) records again: they look up changed records (dependency index)", label: "import")
-            let records = try await client.fetch(endpoint, ids: ids.map { .string($0) })
-            cache.add(records, endpoint: endpoint, context: context())
-            if definition.deletions.missingOnReread {
-                let found = Set(records.compactMap { recordID($0, endpoint: endpoint) })
-                deletedBy[endpoint, default: []] += ids.filter { !found.contains($0) }.map { .string($0) }
-            }
-            try await process(records, endpoint: endpoint, parent: nil, pipeline: pipeline)
-            try await processChildren(of: records, endpoint: endpoint, pipeline: pipeline)
+            deletedBy[endpoint, default: []] += try await readAgain(ids.map { .string($0) }, endpoint: endpoint, client: client, pipeline: pipeline)
         }
         for endpoint in mappedEndpoints where dependents.contains(endpoint) {
             await pipeline.reread(endpoint)
@@ -92,25 +76,13 @@ extension ImportRun {
             if let records = plan.readBy[endpoint] {
                 logger.info("deriving the \(records.count) \(endpoint) records its updated_since filter read again: its mappings look up changed records",
                             label: "import")
-                cache.add(records, endpoint: endpoint, context: context())
-                try await process(records, endpoint: endpoint, parent: nil, pipeline: pipeline)
-                try await processChildren(of: records, endpoint: endpoint, pipeline: pipeline)
+                try await derive(records, endpoint: endpoint, pipeline: pipeline)
                 continue
             }
             logger.info("reading \(endpoint) again: its mappings look up changed records", label: "import")
-            try await pages(of: endpoint) { page in
-                cache.add(page, endpoint: endpoint, context: context())
-                try await process(page, endpoint: endpoint, parent: nil, pipeline: pipeline)
-                try await processChildren(of: page, endpoint: endpoint, pipeline: pipeline)
-            }
+            try await pages(of: endpoint) { try await derive($0, endpoint: endpoint, pipeline: pipeline) }
         }
-        try await pipeline.finishVertices()
-        settings.enter("sending edges (incremental import)")
-        try await pipeline.sendEdges()
-        settings.enter("removing what no longer holds (incremental import)")
-        if let car, definition.deletions.reconcileEdges {
-            try await reconcile(await pipeline.rederived, car: car, pipeline: pipeline)
-        }
+        try await sendEdgesAndReconcile(pipeline)
         if definition.deletions.deletedRecords {
             for endpoint in Set(endpoints).union(indexed.keys).sorted() {
                 let deleted = deletedBy[endpoint] ?? []
@@ -135,6 +107,30 @@ extension ImportRun {
         settings.enter("reading changed records and sending vertices (incremental import)")
         try await loadKeyedEndpoints()
         try await readAll(pipeline: pipeline)
+        try await sendEdgesAndReconcile(pipeline)
+        return await pipeline.finish(durationMs: WallClock.nowMs() - started)
+    }
+
+    /// Maps records read in this run (and reads and maps their `for_each` children).
+    func derive(_ records: [JSON], endpoint: String, pipeline: Pipeline) async throws {
+        cache.add(records, endpoint: endpoint, context: context())
+        try await process(records, endpoint: endpoint, parent: nil, pipeline: pipeline)
+        try await processChildren(of: records, endpoint: endpoint, pipeline: pipeline)
+    }
+
+    /// Reads records again by id and maps them; returns the ids no longer found (counted as
+    /// deleted with `deletions.missing_on_reread`).
+    func readAgain(_ ids: [JSON], endpoint: String, client: DatasourceClient, pipeline: Pipeline) async throws -> [JSON] {
+        let records = try await client.fetch(endpoint, ids: ids)
+        try await derive(records, endpoint: endpoint, pipeline: pipeline)
+        guard definition.deletions.missingOnReread else { return [] }
+        let found = Set(records.compactMap { recordID($0, endpoint: endpoint) })
+        return ids.filter { !found.contains(renderString($0)) }
+    }
+
+    /// The end of an incremental import's sending: the vertices' last batches, the edges, then
+    /// what re-derived records no longer produce removed (read back from CAR).
+    func sendEdgesAndReconcile(_ pipeline: Pipeline) async throws {
         try await pipeline.finishVertices()
         settings.enter("sending edges (incremental import)")
         try await pipeline.sendEdges()
@@ -142,7 +138,6 @@ extension ImportRun {
         if let car, definition.deletions.reconcileEdges {
             try await reconcile(await pipeline.rederived, car: car, pipeline: pipeline)
         }
-        return await pipeline.finish(durationMs: WallClock.nowMs() - started)
     }
 
     func recordID(_ record: JSON, endpoint: String) -> String? {
