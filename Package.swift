@@ -24,20 +24,22 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(name: "MappingDSL"),
-        .target(name: "LoopbackHTTP"),
+        // A value behind a pthread mutex (which ThreadSanitizer sees).
+        .target(name: "Locking"),
+        .target(name: "LoopbackHTTP", dependencies: ["Locking"]),
         // Definitions: YAML with locations, the format, checks, compilation. No network.
         .target(name: "CarDefinition", dependencies: ["MappingDSL", .product(name: "Yams", package: "Yams")]),
         .target(
             name: "CarEngine",
             dependencies: [
-                "CarDefinition", "MappingDSL", "CCurl",
+                "CarDefinition", "MappingDSL", "CCurl", "Locking",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Configuration", package: "swift-configuration"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "CarSimulators", dependencies: ["CarEngine", "CarDefinition", "MappingDSL", "LoopbackHTTP", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "CarSimulators", dependencies: ["CarEngine", "CarDefinition", "MappingDSL", "LoopbackHTTP", "Locking", .product(name: "Logging", package: "swift-log")]),
         // car test: replayed datasource conversations against the CAR simulator.
-        .target(name: "CarReplay", dependencies: ["CarEngine", "CarDefinition", "MappingDSL", "CarSimulators", "LoopbackHTTP"]),
+        .target(name: "CarReplay", dependencies: ["CarEngine", "CarDefinition", "MappingDSL", "CarSimulators", "LoopbackHTTP", "Locking"]),
         .executableTarget(
             name: "car",
             dependencies: [
@@ -48,7 +50,7 @@ let package = Package(
         .testTarget(name: "MappingDSLTests", dependencies: ["MappingDSL"]),
         .testTarget(
             name: "CarEngineTests",
-            dependencies: ["CarEngine", "CarDefinition", "MappingDSL", "LoopbackHTTP", "CarSimulators", "CarReplay", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CarEngine", "CarDefinition", "MappingDSL", "LoopbackHTTP", "CarSimulators", "CarReplay", "Locking", .product(name: "Logging", package: "swift-log")],
             exclude: ["Fixtures"]
         ),
     ],

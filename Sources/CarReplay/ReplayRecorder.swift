@@ -2,7 +2,7 @@ import CarDefinition
 import CarEngine
 import CarSimulators
 import MappingDSL
-import Synchronization
+import Locking
 
 /// A transport that sends with another and keeps every exchange.
 final class RecordingTransport: HTTPTransport {
@@ -12,7 +12,7 @@ final class RecordingTransport: HTTPTransport {
     }
 
     let inner: any HTTPTransport
-    let exchanges = Mutex<[Exchange]>([])
+    let exchanges = Locked<[Exchange]>([])
 
     init(_ inner: any HTTPTransport) { self.inner = inner }
 

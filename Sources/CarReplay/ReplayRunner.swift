@@ -2,7 +2,7 @@ import CarDefinition
 import CarEngine
 import CarSimulators
 import MappingDSL
-import Synchronization
+import Locking
 
 #if canImport(Glibc)
     import Glibc
@@ -66,7 +66,7 @@ public struct ReplayRunner: Sendable {
         return "/tmp/car-test-state-\(getpid())-\(n)"
     }
 
-    static let scratchCounter = Mutex(0)
+    static let scratchCounter = Locked(0)
 
     /// Removes a scratch state directory (its files, then itself).
     public static func remove(_ directory: String) {
@@ -110,7 +110,7 @@ public struct ReplayRunner: Sendable {
             let label = "step \(number) (\(step.kind.rawValue), line \(step.location.line))"
             server.load(step.exchanges)
             if let state = step.modelState { car.setModelState(source: replayCase.source, state) }
-            let lines = Mutex<[String]>([])
+            let lines = Locked<[String]>([])
             var options = runOptions(replayCase, step, server: server, car: car)
             options.stateDirectory = state
             let result = await ConnectorRun.execute(options, transport: ReplayTransport(port: server.port),

@@ -1,7 +1,7 @@
 import CarDefinition
 import LoopbackHTTP
 import MappingDSL
-import Synchronization
+import Locking
 
 /// Serves a step's recorded exchanges on 127.0.0.1. A request no exchange holds gets a 404 (not
 /// retried, so the run ends at once) and is remembered, so that the test fails naming it.
@@ -12,8 +12,8 @@ public final class ReplayServer: Sendable {
         var misses: [String] = []
     }
 
-    private let state = Mutex(State())
-    private let server = Mutex<HTTPServer?>(nil)
+    private let state = Locked(State())
+    private let server = Locked<HTTPServer?>(nil)
 
     public init() throws {
         let http = try HTTPServer { [weak self] request in

@@ -2,7 +2,7 @@ import CarDefinition
 import CarEngine
 import LoopbackHTTP
 import MappingDSL
-import Synchronization
+import Locking
 
 /// Settings of the CAR simulator.
 public struct CARSimulatorOptions: Sendable {
@@ -185,10 +185,10 @@ public final class CARSimulator: Sendable {
         var calls: [String] = []
     }
 
-    let state: Mutex<State>
+    let state: Locked<State>
     let options: CARSimulatorOptions
     let validator: ImportValidator?
-    let server: Mutex<HTTPServer?> = Mutex(nil)
+    let server: Locked<HTTPServer?> = Locked(nil)
 
     public init(options: CARSimulatorOptions = CARSimulatorOptions()) throws {
         self.options = options
@@ -196,7 +196,7 @@ public final class CARSimulator: Sendable {
         var initial = State()
         if options.databaseReady { initial.database = Database(graphName: "assets", collectionsWithoutIndexes: [], ready: true) }
         if let dir = options.dataDirectory, let saved = Self.load(dir) { initial = saved }
-        state = Mutex(initial)
+        state = Locked(initial)
         let http = try HTTPServer(port: options.port) { [weak self] request in
             guard let self else { return .text("gone", status: 503) }
             return self.handle(request)

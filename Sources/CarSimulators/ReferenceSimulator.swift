@@ -2,7 +2,7 @@ import CarDefinition
 import CarEngine
 import LoopbackHTTP
 import MappingDSL
-import Synchronization
+import Locking
 
 /// The reference datasource (reference-datasource.md) on loopback: its routes, its quirks
 /// (301 to the slashed URL, 403 for bad Basic auth, hyperlinks from the Host header, `?pk=`
@@ -47,13 +47,13 @@ public final class ReferenceSimulator: Sendable {
         var log: [LogRow] = []
     }
 
-    let data: Mutex<Data>
-    let server: Mutex<HTTPServer?> = Mutex(nil)
+    let data: Locked<Data>
+    let server: Locked<HTTPServer?> = Locked(nil)
     public let username: String
     public let password: String
-    let requests = Mutex<Int>(0)
-    let redirects = Mutex<Int>(0)
-    let faults = Mutex<[Fault]>([])
+    let requests = Locked<Int>(0)
+    let redirects = Locked<Int>(0)
+    let faults = Locked<[Fault]>([])
 
     /// An answer given in place of the real one, for requests whose path starts with `path`:
     /// misbehaviour a real server shows (an error object under 200, an empty body, HTML, a slow
@@ -87,7 +87,7 @@ public final class ReferenceSimulator: Sendable {
         self.password = password
         var d = Data()
         if assets > 0 { ReferenceGenerator.generate(assets: assets, seed: seed, into: &d) }
-        data = Mutex(d)
+        data = Locked(d)
         let http = try HTTPServer(port: port) { [weak self] request in
             guard let self else { return .text("gone", status: 503) }
             return self.handle(request)

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Locking
 
 #if canImport(Glibc)
     import Glibc
@@ -116,7 +116,7 @@ public final class HTTPServer: Sendable {
         var stopped = false
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let handler: Handler
     /// The port it listens on.
     public let port: UInt16

@@ -1,6 +1,6 @@
 import Crypto
 import LoopbackHTTP
-import Synchronization
+import Locking
 import Testing
 import _CryptoExtras
 
@@ -14,7 +14,7 @@ import _CryptoExtras
 @Suite("Cloud auth and fetching by listed ids")
 struct CloudAuthTests {
     @Test func sigV4SignsTheRequestAsItGoesOnTheWire() async throws {
-        let seen = Mutex<[HTTPServerRequest]>([])
+        let seen = Locked<[HTTPServerRequest]>([])
         let server = try HTTPServer { r in
             seen.withLock { $0.append(r) }
             return .json("{\"items\": [{\"id\": \"i-1\"}]}")
@@ -44,7 +44,7 @@ struct CloudAuthTests {
     @Test func aJWTBearerGrantAsGoogleChecksIt() async throws {
         let file = try JSONParser.parse(try #require(Repo.read(Repo.fixtures + "/signing/jwt.json")))
         let publicKey = try _RSA.Signing.PublicKey(pemRepresentation: try #require(file["public_key"]?.stringValue))
-        let grants = Mutex(0)
+        let grants = Locked(0)
         let server = try HTTPServer { r in
             if r.path == "/token" {
                 // What Google's token endpoint checks: the grant type, an RS256 assertion signed by
@@ -104,7 +104,7 @@ struct CloudAuthTests {
     /// CrowdStrike: a query endpoint lists ids, the entities endpoint answers records for
     /// ?ids=a&ids=b, in batches.
     @Test func recordsFetchedByTheIdsAnotherEndpointLists() async throws {
-        let seen = Mutex<[String]>([])
+        let seen = Locked<[String]>([])
         let server = try HTTPServer { r in
             seen.withLock { $0.append(r.target) }
             if r.path == "/devices/queries/devices/v1" {
@@ -145,7 +145,7 @@ struct CloudAuthTests {
     /// AWS: a task list per cluster, tasks described per cluster by numbered ids; a form field
     /// that is null is left out (no NextToken on the first page).
     @Test func numberedListsNullFormFieldsAndIdsListedPerParent() async throws {
-        let seen = Mutex<[String]>([])
+        let seen = Locked<[String]>([])
         let server = try HTTPServer { r in
             seen.withLock { $0.append(r.path + " " + r.text) }
             if r.path == "/clusters" { return .json("{\"clusters\": [\"c1\", \"c2\"]}") }

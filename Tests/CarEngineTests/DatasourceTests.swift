@@ -1,5 +1,6 @@
 import Logging
 import LoopbackHTTP
+import Locking
 import Synchronization
 import Testing
 
@@ -9,7 +10,7 @@ import Testing
 
 /// Log lines captured for assertions.
 final class CapturedLog: Sendable {
-    let lines = Mutex<[String]>([])
+    let lines = Locked<[String]>([])
     var all: [String] { lines.withLock { $0 } }
     var text: String { all.joined(separator: "\n") }
 }
@@ -23,15 +24,15 @@ final class Counter: Sendable {
 
 /// Values recorded by a server's handler.
 final class Recorder<T: Sendable>: Sendable {
-    private let values: Mutex<[T]> = Mutex([])
+    private let values: Locked<[T]> = Locked([])
     func append(_ v: T) { values.withLock { $0.append(v) } }
     var all: [T] { values.withLock { $0 } }
 }
 
 /// A value shared with a server's handler.
 final class Shared<T: Sendable>: Sendable {
-    private let value: Mutex<T>
-    init(_ v: T) { value = Mutex(v) }
+    private let value: Locked<T>
+    init(_ v: T) { value = Locked(v) }
     var get: T { value.withLock { $0 } }
     func set(_ v: T) { value.withLock { $0 = v } }
 }

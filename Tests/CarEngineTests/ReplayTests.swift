@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 import Testing
 #if canImport(Glibc)
     import Glibc
@@ -69,7 +69,7 @@ import CarSimulators
     }
 
     static func run(_ dir: String, update: Bool = false, definition: String = "hosts.yaml") async -> (code: Int32, output: String) {
-        let out = Mutex<[String]>([])
+        let out = Locked<[String]>([])
         var options = ReplayCommand.Options(definitions: [dir + "/" + definition])
         options.update = update
         let code = await ReplayCommand.run(options) { line in out.withLock { $0.append(line) } }

@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 import Testing
 
 #if canImport(Glibc)
@@ -45,7 +45,7 @@ enum Repo {
         return path
     }
 
-    static let scratchCount = Mutex(0)
+    static let scratchCount = Locked(0)
 
     static func read(_ path: String) -> String? {
         guard let bytes = try? FileIO.read(path) else { return nil }

@@ -1,7 +1,7 @@
 import CarDefinition
 import Logging
 import MappingDSL
-import Synchronization
+import Locking
 
 /// How to reach the CAR service.
 public struct CARConnection: Sendable {
@@ -61,9 +61,9 @@ public final class CARClient: Sendable {
     let transport: any HTTPTransport
     let logger: Logger
     let redactor: Redactor
-    let counters = Mutex<[String: Int]>([:])
+    let counters = Locked<[String: Int]>([:])
     /// The read-back operators in use: the connection's, until CAR rejects `_in`.
-    let queryMode: Mutex<CARQueryOperators>
+    let queryMode: Locked<CARQueryOperators>
     static let maxRetries = 3
     static let recoverable: Set<Int> = [302, 400, 401, 403, 408, 500, 503, 504]
 
@@ -72,7 +72,7 @@ public final class CARClient: Sendable {
         self.transport = transport
         self.logger = logger
         self.redactor = redactor
-        queryMode = Mutex(connection.queryOperators)
+        queryMode = Locked(connection.queryOperators)
         switch connection.auth {
         case .basic(_, let password):
             redactor.add(password)

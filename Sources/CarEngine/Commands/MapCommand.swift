@@ -1,7 +1,7 @@
 import CarDefinition
 import Logging
 import MappingDSL
-import Synchronization
+import Locking
 
 /// `car map`: maps records from a file (instead of the datasource) with a definition and prints
 /// the CAR import envelopes a full import would send. For writing and testing connectors offline.
@@ -84,7 +84,7 @@ public enum MapCommand {
 /// that starts a full import), as JSON text.
 final class EnvelopePrinter: ImportSink {
     let pretty: Bool
-    private let kept = Mutex<[String]>([])
+    private let kept = Locked<[String]>([])
 
     init(pretty: Bool) { self.pretty = pretty }
 

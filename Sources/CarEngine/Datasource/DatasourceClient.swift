@@ -1,7 +1,7 @@
 import CarDefinition
 import Logging
 import MappingDSL
-import Synchronization
+import Locking
 
 /// Request counts, for tests, logs and benchmarks.
 public struct DatasourceStats: Sendable {
@@ -29,7 +29,7 @@ public final class DatasourceClient: Sendable {
     let defaultHeaders: [(name: String, value: String)]
     let defaultQuery: [(name: String, value: String)]
     let tls: TLSOptions
-    let counters = Mutex(DatasourceStats())
+    let counters = Locked(DatasourceStats())
     /// Whether this run reads only changes (adds each endpoint's updated_since).
     public let incremental: Bool
 

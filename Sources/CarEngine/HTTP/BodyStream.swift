@@ -1,6 +1,6 @@
 import CarDefinition
 import Dispatch
-import Synchronization
+import Locking
 
 /// A response body handed over while it arrives: the transfer's thread pushes bytes (waiting
 /// while `capacity` bytes are unread), an async reader takes them.
@@ -14,7 +14,7 @@ public final class BodyStream: Sendable {
         var reader: CheckedContinuation<Void, Never>?
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let space = DispatchSemaphore(value: 0)
     let capacity: Int
 

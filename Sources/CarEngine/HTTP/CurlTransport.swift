@@ -1,6 +1,7 @@
 import CarDefinition
 import CCurl
 import Foundation
+import Locking
 import Synchronization
 
 /// HTTP over libcurl. Easy handles are pooled and reused, so connections to a host stay open
@@ -16,7 +17,7 @@ public final class CurlTransport: HTTPTransport {
         let pointer: UnsafeMutableRawPointer
     }
 
-    private let idle = Mutex<[Handle]>([])
+    private let idle = Locked<[Handle]>([])
     private let maxIdle: Int
     /// The largest response body accepted.
     public let maxBodyBytes: Int

@@ -1,6 +1,6 @@
 import CarDefinition
 import MappingDSL
-import Synchronization
+import Locking
 
 #if canImport(Glibc)
     import Glibc
@@ -166,7 +166,7 @@ public final class DependencyIndexWriter: Sendable {
     public let state: String
     let fingerprint: String
     let temporary: String
-    private let box: Mutex<State>
+    private let box: Locked<State>
 
     /// Starts the index of the run that saves `state`; nil (with the reason) when the directory
     /// cannot be written.
@@ -191,7 +191,7 @@ public final class DependencyIndexWriter: Sendable {
         self.state = state
         self.fingerprint = fingerprint
         self.temporary = temporary
-        box = Mutex(State(fd: fd))
+        box = Locked(State(fd: fd))
     }
 
     /// Appends text to the file.
@@ -304,7 +304,7 @@ final class LookupTrail: Sendable {
         var id: String
     }
 
-    private let entries = Mutex<Set<Entry>>([])
+    private let entries = Locked<Set<Entry>>([])
 
     func add(_ endpoint: String, _ id: String) { _ = entries.withLock { $0.insert(Entry(endpoint: endpoint, id: id)) } }
 

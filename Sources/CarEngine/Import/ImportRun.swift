@@ -1,7 +1,7 @@
 import CarDefinition
 import Logging
 import MappingDSL
-import Synchronization
+import Locking
 
 /// Settings of one import.
 public struct RunSettings: Sendable {
@@ -59,7 +59,7 @@ public final class ImportRun: Sendable {
     let car: CARClient?
     /// Pages of endpoints read whole for keyed lookups that mappings also read (serialized):
     /// served again from here, so the datasource is read once.
-    let preloaded = Mutex<[String: [[UInt8]]]>([:])
+    let preloaded = Locked<[String: [[UInt8]]]>([:])
     /// The dependency index this run writes (and, incremental, reads).
     let dependencies: DependencyTracking?
 

@@ -1,12 +1,12 @@
 import CarDefinition
 import MappingDSL
-import Synchronization
+import Locking
 
 /// Replaces secrets in text before it reaches a log, a message or any output. Secrets are the
 /// values of secret parameters and what is derived from them at run time (Basic credentials,
 /// tokens from logins and token endpoints).
 public final class Redactor: Sendable {
-    private let secrets = Mutex<[String]>([])
+    private let secrets = Locked<[String]>([])
     public static let mask = "***"
 
     public init(_ initial: [String] = []) {

@@ -1,6 +1,6 @@
 import CarDefinition
 import MappingDSL
-import Synchronization
+import Locking
 
 /// Records for lookups, for one run: those already read, those fetched by id, and the ids known
 /// to have no record; and the records at hyperlinks that were followed.
@@ -29,7 +29,7 @@ public final class LookupCache: Sendable {
         case unknown
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     public let definition: ConnectorDefinition
     /// The most bytes of records kept. 4 MB: at 100k assets of the reference connector, 16 MB
     /// saved ~140 by-id requests but cost ~35 MB of peak RSS (docs/performance.md, run G).
@@ -188,8 +188,8 @@ public final class LookupCache: Sendable {
 
 /// Lookups a mapping pass could not answer from the cache.
 public final class LookupMisses: Sendable {
-    private let state = Mutex<([String: Set<String>], Set<String>)>(([:], []))
-    private let events = Mutex(0)
+    private let state = Locked<([String: Set<String>], Set<String>)>(([:], []))
+    private let events = Locked(0)
 
     public init() {}
 

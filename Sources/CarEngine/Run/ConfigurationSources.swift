@@ -1,6 +1,6 @@
 import CarDefinition
 import Configuration
-import Synchronization
+import Locking
 
 /// Where a setting's value came from.
 public enum SettingOrigin: Sendable, Equatable, CustomStringConvertible {
@@ -111,7 +111,7 @@ struct ConfigurationSources: Sendable {
 
 /// Records which provider answered each key read (swift-configuration's access reporting).
 final class LookupRecorder: AccessReporter, Sendable {
-    private let answers = Mutex<[[String]: (provider: String, encodedKey: String)]>([:])
+    private let answers = Locked<[[String]: (provider: String, encodedKey: String)]>([:])
 
     func report(_ event: AccessEvent) {
         for result in event.providerResults {

@@ -1,7 +1,7 @@
 import CarDefinition
 import Logging
 import MappingDSL
-import Synchronization
+import Locking
 
 /// A connector run: a configuration in, a summary out. `car run`, `car run --dry-run` and
 /// `car run -connection-test` are its three actions.
@@ -209,7 +209,7 @@ struct DryRun: Sendable {
 
 /// Text collected in order.
 final class LinesCollector: Sendable {
-    private let parts = Mutex<[String]>([])
+    private let parts = Locked<[String]>([])
     func append(_ s: String) { parts.withLock { $0.append(s) } }
     var text: String { parts.withLock { $0.joined() } }
     /// The parts, without their trailing line ends.

@@ -1,6 +1,6 @@
 import CarDefinition
 import Dispatch
-import Synchronization
+import Locking
 
 #if canImport(Glibc)
     import Glibc
@@ -19,7 +19,7 @@ public final class RunInterruption: Sendable {
         var fullImportEntered = false
     }
 
-    let state = Mutex(State())
+    let state = Locked(State())
     /// How long a cancelled run may take to wind down before the process exits anyway.
     public let graceMs: Int64
 

@@ -1,5 +1,5 @@
 import CarDefinition
-import Synchronization
+import Locking
 
 /// What a run has done so far, for progress lines: records read per endpoint, the endpoint
 /// being read, objects handed to the sink, import jobs waited on. Updated by the pipeline and
@@ -16,7 +16,7 @@ public final class RunProgress: Sendable {
         var phase = "starting"
     }
 
-    let state = Mutex(State())
+    let state = Locked(State())
 
     public init() {}
 
