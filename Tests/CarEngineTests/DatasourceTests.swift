@@ -38,10 +38,20 @@ final class Shared<T: Sendable>: Sendable {
 }
 
 /// A definition for a test server, a client for it, and the captured log.
+/// A clock that moves only when a test says so (from the real time at its start).
+final class TestClock: Sendable {
+    private let ms = Locked(WallClock.nowMs())
+    var now: Int64 { ms.withLock { $0 } }
+    func advance(seconds: Double) { ms.withLock { $0 += Int64(seconds * 1000) } }
+}
+
 struct Harness {
     let definition: ConnectorDefinition
     let client: DatasourceClient
     let log: CapturedLog
+
+    /// The clock tokens expire by (tests move it).
+    let clock: TestClock
 
     init(_ yaml: String, values: [String: JSON] = [:], secrets: [String] = [], incremental: Bool = false) throws {
         let result = DefinitionLoader.load(bytes: Array(yaml.utf8), path: "test.yaml")
@@ -54,8 +64,10 @@ struct Harness {
         var all = values
         all["run_start_ms"] = all["run_start_ms"] ?? .int(1_732_838_400_000)
         all["source"] = .string("test")
+        let clock = TestClock()
+        self.clock = clock
         client = try DatasourceClient(definition: definition, values: all, transport: CurlTransport(), redactor: redactor,
-                                      logger: logger, incremental: incremental)
+                                      logger: logger, incremental: incremental, clock: { clock.now })
     }
 
     func readAll(_ endpoint: String) async throws -> [JSON] {
@@ -136,9 +148,8 @@ struct AuthTests {
                     r.header("Authorization") == "Basic " + Base64.encode(Array("cid:csecret".utf8))
                 else { return .json(#"{"error":"invalid_client"}"#, status: 401) }
                 let n = issued.next()
-                // The first token lives 8 s (renewed after 7.2 s: time for two reads on a loaded
-                // machine or under a sanitizer), the others an hour.
-                return .json(#"{"access_token":"token-\#(n)","expires_in":\#(n == 1 ? 8 : 3600),"token_type":"bearer"}"#)
+                // The first token lives 4 s on the test's clock, the others an hour.
+                return .json(#"{"access_token":"token-\#(n)","expires_in":\#(n == 1 ? 4 : 3600),"token_type":"bearer"}"#)
             }
             guard let auth = r.header("Authorization"), auth.hasPrefix("Bearer token-"), !revoked.all.contains(auth) else {
                 return .json("{}", status: 401)
@@ -156,7 +167,7 @@ struct AuthTests {
         _ = try await h.readAll("items")
         _ = try await h.readAll("items")
         #expect(issued.count == 1, "the token is cached")
-        try await Task.sleep(for: .milliseconds(7300))
+        h.clock.advance(seconds: 3.7)
         _ = try await h.readAll("items")
         #expect(issued.count == 2, "an expired token is renewed")
         // A 401 gets one new token and one retry; a second 401 is an authentication failure.

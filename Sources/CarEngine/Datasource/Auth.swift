@@ -23,9 +23,13 @@ final class AuthSession: Sendable {
     }
 
     let kind: Kind
-    let state = TokenState()
+    let state: TokenState
+    /// The time in epoch ms (token expiry; tests pass their own clock).
+    let clock: @Sendable () -> Int64
 
-    init(spec: AuthSpec, context: EvalContext, redactor: Redactor) throws(RunFailure) {
+    init(spec: AuthSpec, context: EvalContext, redactor: Redactor, clock: @escaping @Sendable () -> Int64 = WallClock.nowMs) throws(RunFailure) {
+        self.clock = clock
+        state = TokenState(clock: clock)
         func render(_ t: Template, _ what: String) throws(RunFailure) -> String {
             do { return try t.render(context) } catch {
                 throw RunFailure(.invalidParameter, "auth \(what): \(error.message)")
@@ -176,7 +180,7 @@ final class AuthSession: Sendable {
                 c.document = exchange.body
                 seconds = (try? expiresIn.evaluate(c))?.doubleValue
             }
-            return TokenState.Credential(value: value, placement: placement, expiresAt: seconds.map(Self.expiry))
+            return TokenState.Credential(value: value, placement: placement, expiresAt: seconds.map(expiry))
         default:
             throw RunFailure(.general, "no credentials to obtain")
         }
@@ -190,7 +194,7 @@ final class AuthSession: Sendable {
         }
         client.redactor.add(token)
         let seconds = exchange.body["expires_in"]?.doubleValue ?? 3600
-        return TokenState.Credential(value: token, placement: .header("Authorization", prefix: "Bearer "), expiresAt: Self.expiry(seconds))
+        return TokenState.Credential(value: token, placement: .header("Authorization", prefix: "Bearer "), expiresAt: expiry(seconds))
     }
 
     /// A token request; its refusals are authentication failures (52).
@@ -203,9 +207,9 @@ final class AuthSession: Sendable {
     }
 
     /// The time to renew a token that lives `seconds`: a minute early, or a tenth of its life.
-    static func expiry(_ seconds: Double) -> Int64 {
+    func expiry(_ seconds: Double) -> Int64 {
         let margin = min(60, seconds / 10)
-        return WallClock.nowMs() + Int64((seconds - margin) * 1000)
+        return clock() + Int64((seconds - margin) * 1000)
     }
 }
 
@@ -219,9 +223,12 @@ actor TokenState {
 
     private var credential: Credential?
     private var pending: Task<Credential, Error>?
+    let clock: @Sendable () -> Int64
+
+    init(clock: @escaping @Sendable () -> Int64) { self.clock = clock }
 
     func current(_ obtain: @Sendable @escaping () async throws -> Credential) async throws -> Credential {
-        if let c = credential, c.expiresAt.map({ WallClock.nowMs() < $0 }) ?? true { return c }
+        if let c = credential, c.expiresAt.map({ clock() < $0 }) ?? true { return c }
         if let pending { return try await pending.value }
         let task = Task { try await obtain() }
         pending = task

@@ -36,7 +36,8 @@ public final class DatasourceClient: Sendable {
     /// - Parameters:
     ///   - values: parameter values and run values (`source`, `last_state`, `run_start_ms`, ...).
     public init(definition: ConnectorDefinition, values: [String: JSON], transport: any HTTPTransport, redactor: Redactor,
-                logger: Logger, incremental: Bool = false, environmentCA: EnvironmentCA? = nil) throws(RunFailure)
+                logger: Logger, incremental: Bool = false, environmentCA: EnvironmentCA? = nil,
+                clock: @escaping @Sendable () -> Int64 = WallClock.nowMs) throws(RunFailure)
     {
         self.definition = definition
         self.baseValues = values
@@ -67,7 +68,7 @@ public final class DatasourceClient: Sendable {
         tls = try Self.tlsOptions(ds.tls, baseURL: baseURL, environmentCA: environmentCA, logger: logger) { t, what throws(RunFailure) in
             try render(t, what).flatMap { $0.isEmpty ? nil : $0 }
         }
-        auth = try AuthSession(spec: ds.auth, context: ctx, redactor: redactor)
+        auth = try AuthSession(spec: ds.auth, context: ctx, redactor: redactor, clock: clock)
         var bases: [String: String] = [:]
         var auths: [String: AuthSession] = [:]
         for (name, endpoint) in definition.endpoints {
@@ -78,7 +79,7 @@ public final class DatasourceClient: Sendable {
                 }
                 bases[name] = url
             }
-            if let spec = endpoint.auth { auths[name] = try AuthSession(spec: spec, context: ctx, redactor: redactor) }
+            if let spec = endpoint.auth { auths[name] = try AuthSession(spec: spec, context: ctx, redactor: redactor, clock: clock) }
         }
         endpointBaseURLs = bases
         endpointAuth = auths
