@@ -154,19 +154,20 @@ public final class HTTPServer: Sendable {
 
     /// Stops listening and closes every connection.
     public func stop() {
-        let (fd, conns) = state.withLock { s -> (Int32, [Int32]) in
-            if s.stopped { return (-1, []) }
+        // Under the lock: a connection's thread closes its descriptor under the same lock, so a
+        // number shut down here is still this server's (not one another server reused).
+        let fd = state.withLock { s -> Int32 in
+            if s.stopped { return -1 }
             s.stopped = true
-            let r = (s.listening, s.connections)
+            let listening = s.listening
             s.listening = -1
-            s.connections = []
-            return r
+            for c in s.connections { shutdown(c, Int32(SHUT_RDWR)) }
+            return listening
         }
         if fd >= 0 {
             shutdown(fd, Int32(SHUT_RDWR))
             close(fd)
         }
-        for c in conns { shutdown(c, Int32(SHUT_RDWR)) }
     }
 
     private func acceptLoop(_ fd: Int32) {
@@ -195,8 +196,10 @@ public final class HTTPServer: Sendable {
 
     private func serve(_ fd: Int32, number: Int) {
         defer {
-            state.withLock { s in s.connections.removeAll { $0 == fd } }
-            close(fd)
+            state.withLock { s in
+                s.connections.removeAll { $0 == fd }
+                close(fd)
+            }
         }
         var reader = SocketReader(fd: fd)
         while let request = reader.readRequest(connection: number) {
@@ -326,24 +329,6 @@ struct SocketReader {
     }
 }
 
-/// Percent-decoding of URL components (`+` is a space in queries).
-public enum PercentDecoding {
-    public static func decode(_ s: String) -> String {
-        var out: [UInt8] = []
-        let b = Array(s.utf8)
-        var i = 0
-        while i < b.count {
-            if b[i] == UInt8(ascii: "%"), i + 2 < b.count, let v = UInt8(String(decoding: b[(i + 1)...(i + 2)], as: UTF8.self), radix: 16) {
-                out.append(v)
-                i += 3
-            } else {
-                out.append(b[i] == UInt8(ascii: "+") ? 0x20 : b[i])
-                i += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-}
 
 /// A loopback port that refuses connections: bound, never listening, held until released, so
 /// that no other server can take it meanwhile.
