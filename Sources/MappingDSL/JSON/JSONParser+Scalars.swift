@@ -175,7 +175,10 @@ extension JSONByteParser {
             d = scale < 0 ? d / exactPowersOfTen[-scale] : d * exactPowersOfTen[scale]
             return .double(negative ? -d : d)
         }
-        return .double(slowDouble(start: start, end: pos))
+        let d = slowDouble(start: start, end: pos)
+        // JSON has no infinity: a number beyond a double's range would be written back as null.
+        guard d.isFinite else { throw error("the number is too large (beyond a double's range)", at: start) }
+        return .double(d)
     }
 
     func slowDouble(start: Int, end: Int) -> Double {
