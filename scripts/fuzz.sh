@@ -79,7 +79,7 @@ run() {
   fi
 }
 
-[ $# -ge 1 ] || { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 case "$1" in
   build)
     if [ $# -ge 2 ]; then build "$2"; else for t in "${targets[@]}"; do build "$t"; done; fi ;;

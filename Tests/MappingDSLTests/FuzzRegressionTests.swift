@@ -27,4 +27,17 @@ struct MappingDSLFuzzRegressionTests {
         }
         #expect(try JSONPath.parse("$['\u{1CE5}.']").description == "$['\u{1CE5}.']")
     }
+
+    /// FuzzJSONPath: `$..book[?(@.price > 6 && @.category <= 'fion')&& @.category ]` printed
+    /// without its parentheses, which parsed to a flat `and` of three, not an `and` of an `and`.
+    @Test func parenthesizedAndsAndOrsParseFlatAsTheyPrint() throws {
+        let path = try JSONPath.parse("$..book[?(@.price > 6 && @.category <= 'fion')&& @.category ]")
+        #expect(path == (try JSONPath.parse("$..book[?@.price > 6 && @.category <= 'fion' && @.category]")))
+        #expect(try JSONPath.parse(path.description) == path)
+        for text in ["$[?(@.a || @.b) || @.c]", "$[?@.a || (@.b || @.c)]", "$[?(@.a || @.b) && @.c]", "$[?!(@.a && @.b) && @.c]"] {
+            let p = try JSONPath.parse(text)
+            #expect(try JSONPath.parse(p.description) == p, "\(text) printed as \(p.description)")
+        }
+        #expect(try JSONPath.parse("$[?(@.a || @.b) || @.c]") == (try JSONPath.parse("$[?@.a || @.b || @.c]")))
+    }
 }
