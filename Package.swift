@@ -56,3 +56,15 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer targets (fuzz/, built and run by scripts/fuzz.sh into .build-fuzz): declared only
+// when CAR_FUZZ is set, so that `swift build` and `swift test` neither build nor link them.
+if Context.environment["CAR_FUZZ"] != nil {
+    package.targets.append(.target(name: "CLibFuzzer", path: "fuzz/Sources/CLibFuzzer"))
+    package.targets.append(.target(name: "FuzzSupport", dependencies: ["CLibFuzzer"], path: "fuzz/Sources/FuzzSupport"))
+    let dependencies: [Target.Dependency] = ["FuzzSupport", "CarEngine", "CarDefinition", "MappingDSL"]
+    for name in ["FuzzDefinition", "FuzzExpression", "FuzzJSONPath", "FuzzJSON", "FuzzXML", "FuzzMapping"] {
+        package.targets.append(
+            .executableTarget(name: name, dependencies: dependencies, path: "fuzz/Sources/\(name)"))
+    }
+}

@@ -29,8 +29,11 @@ public enum YAMLLoader {
 
     /// Loads one document from text. An empty document is `nil`.
     public static func load(text: String) throws(YAMLLoadError) -> YAMLNode? {
-        if let (line, column) = firstControlCharacter(text) {
-            throw YAMLLoadError(message: "control characters are not allowed in YAML", location: SourceLocation(line: line, column: column))
+        if let (line, column, lineBreak) = firstControlCharacter(text) {
+            let message = lineBreak
+                ? "line breaks other than \\n and \\r\\n (a lone \\r, U+0085, U+2028, U+2029) are not allowed in YAML"
+                : "control characters are not allowed in YAML"
+            throw YAMLLoadError(message: message, location: SourceLocation(line: line, column: column))
         }
         try checkDepth(text)
         let root: Node?
@@ -55,14 +58,20 @@ public enum YAMLLoader {
         return (offset, position.line, position.column)
     }
 
-    private static func firstControlCharacter(_ text: String) -> (Int, Int)? {
+    /// The first control character, and whether it is a line break that libyaml counts as one
+    /// but lines (split at \n) do not: its marks would then point at other lines.
+    private static func firstControlCharacter(_ text: String) -> (Int, Int, Bool)? {
         var position = TextPosition()
+        var afterCR = false
         for u in text.unicodeScalars {
+            if afterCR && u != "\n" { return (position.line, position.column - 1, true) }
+            afterCR = u == "\r"
             let control = (u.value < 0x20 && u != "\t" && u != "\r" && u != "\n") || u.value == 0x7F
-            if control || u == "\u{FEFF}" && !(position.line == 1 && position.column == 1) { return (position.line, position.column) }
+            if control || u == "\u{FEFF}" && !(position.line == 1 && position.column == 1) { return (position.line, position.column, false) }
+            if u.value == 0x85 || u.value == 0x2028 || u.value == 0x2029 { return (position.line, position.column, true) }
             position.advance(past: u)
         }
-        return nil
+        return afterCR ? (position.line, position.column - 1, true) : nil
     }
 
     /// A line and column (1-based) in a text, scalar by scalar.
@@ -195,8 +204,12 @@ public enum YAMLLoader {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
-            let loc = SourceLocation(line: mark.line, column: mark.column)
             let source = SourceText(path: "", text: text)
+            // At the end of a text without a final line break, libyaml's mark is on the line after
+            // the last: the end of the last line.
+            let loc = mark.line > source.lines.count
+                ? SourceLocation(line: source.lines.count, column: (source.lines.last?.unicodeScalars.count ?? 0) + 1)
+                : SourceLocation(line: mark.line, column: mark.column)
             if let line = source.line(mark.line) {
                 let scalars = Array(line.unicodeScalars)
                 let index = mark.column - 1

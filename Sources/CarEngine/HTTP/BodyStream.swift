@@ -98,7 +98,12 @@ public final class BodyStream: Sendable {
 public struct ArrayElementSplitter {
     enum Phase { case start, element, between, done }
 
+    /// Between elements: what may come next (an element or the end after `[`; `,` or the end
+    /// after an element; an element after `,`).
+    enum Separator { case opened, afterElement, afterComma }
+
     var phase = Phase.start
+    var separator = Separator.opened
     var current: [UInt8] = []
     var depth = 0
     var inString = false
@@ -125,8 +130,19 @@ public struct ArrayElementSplitter {
                 if c == UInt8(ascii: "[") { phase = .between } else { notAnArray = true; phase = .done }
             case .between:
                 i += 1
-                if c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 || c == UInt8(ascii: ",") { continue }
+                if c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 { continue }
+                // Exactly one comma between elements, none before the first or after the last.
+                if c == UInt8(ascii: ",") {
+                    if separator == .afterElement { separator = .afterComma } else { malformed = true; phase = .done }
+                    continue
+                }
                 if c == UInt8(ascii: "]") {
+                    if separator == .afterComma { malformed = true }
+                    phase = .done
+                    continue
+                }
+                if separator == .afterElement {
+                    malformed = true
                     phase = .done
                     continue
                 }
@@ -140,6 +156,7 @@ public struct ArrayElementSplitter {
                 // Scan to the end of the element (or of these bytes) without copying.
                 var end = -1
                 var closesArray = false
+                var endsAtComma = false
                 while i < n {
                     let b = bytes[i]
                     if inString {
@@ -162,6 +179,7 @@ public struct ArrayElementSplitter {
                         if b == UInt8(ascii: ",") || b == UInt8(ascii: "]") {
                             end = i
                             closesArray = b == UInt8(ascii: "]")
+                            endsAtComma = !closesArray
                             i += 1
                             break
                         }
@@ -193,6 +211,8 @@ public struct ArrayElementSplitter {
                     out.append(element)
                     current = []
                     phase = closesArray ? .done : .between
+                    // A scalar ends at the comma after it (taken with it), other elements at their last byte.
+                    separator = endsAtComma ? .afterComma : .afterElement
                 }
             case .done:
                 if !(c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09) && !notAnArray { malformed = true }

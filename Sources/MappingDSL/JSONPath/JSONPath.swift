@@ -97,9 +97,25 @@ extension JSONPath.Selector: CustomStringConvertible {
 
 extension String {
     fileprivate func replacingQuotes() -> String {
-        // Render name selectors with single quotes, as RFC 9535's normalized paths do.
-        let inner = String(self.dropFirst().dropLast()).replacing("\\\"", with: "\"")
-        return "'" + inner.replacing("'", with: "\\'") + "'"
+        // Render name selectors with single quotes, as RFC 9535's normalized paths do. Scalar by
+        // scalar: a quote and a combining mark after it are one Character.
+        let scalars = Array(unicodeScalars.dropFirst().dropLast())
+        var out = String.UnicodeScalarView()
+        out.append("'")
+        var i = 0
+        while i < scalars.count {
+            if scalars[i] == "\\", i + 1 < scalars.count {
+                if scalars[i + 1] != "\"" { out.append(scalars[i]) }
+                out.append(scalars[i + 1])
+                i += 2
+                continue
+            }
+            if scalars[i] == "'" { out.append("\\") }
+            out.append(scalars[i])
+            i += 1
+        }
+        out.append("'")
+        return String(out)
     }
 }
 

@@ -145,25 +145,31 @@ enum PathParser {
     // MARK: Filters
 
     static func parseLogicalOr(_ c: inout Cursor) throws(DSLError) -> FilterExpression {
-        var parts = [try parseLogicalAnd(&c)]
+        // Flat: `(a || b) || c` is `a || b || c`, as it prints.
+        var parts: [FilterExpression] = []
+        func add(_ e: FilterExpression) { if case .or(let inner) = e { parts += inner } else { parts.append(e) } }
+        add(try parseLogicalAnd(&c))
         while true {
             c.skipWhitespace()
             guard c.peekIs("||") else { break }
             c.pos += 2
             c.skipWhitespace()
-            parts.append(try parseLogicalAnd(&c))
+            add(try parseLogicalAnd(&c))
         }
         return parts.count == 1 ? parts[0] : .or(parts)
     }
 
     static func parseLogicalAnd(_ c: inout Cursor) throws(DSLError) -> FilterExpression {
-        var parts = [try parseBasic(&c)]
+        // Flat: `(a && b) && c` is `a && b && c`, as it prints.
+        var parts: [FilterExpression] = []
+        func add(_ e: FilterExpression) { if case .and(let inner) = e { parts += inner } else { parts.append(e) } }
+        add(try parseBasic(&c))
         while true {
             c.skipWhitespace()
             guard c.peekIs("&&") else { break }
             c.pos += 2
             c.skipWhitespace()
-            parts.append(try parseBasic(&c))
+            add(try parseBasic(&c))
         }
         return parts.count == 1 ? parts[0] : .and(parts)
     }
