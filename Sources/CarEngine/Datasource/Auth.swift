@@ -125,12 +125,7 @@ final class AuthSession: Sendable {
             if let scope { form.append(("scope", try client.render(scope, ctx, "auth scope"))) }
             if let audience { form.append(("audience", try client.render(audience, ctx, "auth audience"))) }
             for (n, t) in extra { form.append((n, try client.render(t, ctx, "auth \(n)"))) }
-            var request = PreparedRequest(
-                method: .post, url: URLs.join(client.baseURL, try client.render(urlTemplate, ctx, "auth token_url")),
-                timeoutMs: client.definition.datasource.requestTimeoutMs, followRedirects: false)
-            request.headers = client.defaultHeaders
-            request.setHeader("Accept", "application/json")
-            request.setHeader("Content-Type", "application/x-www-form-urlencoded")
+            var request = try Self.tokenRequest(client, urlTemplate, ctx)
             if inBody {
                 form += [("client_id", clientID), ("client_secret", clientSecret)]
             } else {
@@ -142,16 +137,11 @@ final class AuthSession: Sendable {
             return try await bearerToken(client, request, "OAuth2 token request")
         case .jwtBearer(let urlTemplate, let assertion, let privateKey):
             let jwt: String
-            do { jwt = try assertion.signed(privateKeyPEM: privateKey, nowMs: WallClock.nowMs()) } catch {
+            do { jwt = try assertion.signed(privateKeyPEM: privateKey, nowMs: clock()) } catch {
                 throw RunFailure(.invalidParameter, "auth private_key: \(error.description)")
             }
             client.redactor.add(jwt)
-            var request = PreparedRequest(
-                method: .post, url: URLs.join(client.baseURL, try client.render(urlTemplate, ctx, "auth token_url")),
-                timeoutMs: client.definition.datasource.requestTimeoutMs, followRedirects: false)
-            request.headers = client.defaultHeaders
-            request.setHeader("Accept", "application/json")
-            request.setHeader("Content-Type", "application/x-www-form-urlencoded")
+            var request = try Self.tokenRequest(client, urlTemplate, ctx)
             request.body = Array(URLs.formEncode([("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", jwt)]).utf8)
             return try await bearerToken(client, request, "OAuth2 JWT bearer token request")
         case .session(let login, let tokenExpr, let cookieName, let placement, let expiresIn, let bodyIsToken):
@@ -184,6 +174,17 @@ final class AuthSession: Sendable {
         default:
             throw RunFailure(.general, "no credentials to obtain")
         }
+    }
+
+    /// A form POST to an OAuth 2.0 token endpoint (absolute, or relative to the base URL).
+    static func tokenRequest(_ client: DatasourceClient, _ url: Template, _ ctx: EvalContext) throws(RunFailure) -> PreparedRequest {
+        var request = PreparedRequest(
+            method: .post, url: URLs.join(client.baseURL, try client.render(url, ctx, "auth token_url")),
+            timeoutMs: client.definition.datasource.requestTimeoutMs, followRedirects: false)
+        request.headers = client.defaultHeaders
+        request.setHeader("Accept", "application/json")
+        request.setHeader("Content-Type", "application/x-www-form-urlencoded")
+        return request
     }
 
     /// An OAuth 2.0 token request's bearer token (`access_token`, `expires_in`, default an hour).
