@@ -117,7 +117,7 @@ struct StreamingTests {
             var bytes = Array(text.utf8)[...]
             while !bytes.isEmpty {
                 let n = 1 + Int(rng.next() % 7)
-                found += splitter.feed(Array(bytes.prefix(n)))
+                found += splitter.feed(Array(bytes.prefix(n))).map { Array($0) }
                 bytes = bytes.dropFirst(n)
             }
             #expect(found == expected)

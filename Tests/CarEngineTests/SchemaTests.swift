@@ -133,3 +133,34 @@ struct JSONSchemaValidatorTests {
         #expect(schema.validate([:]).map(\.description) == ["'a' is required"])
     }
 }
+
+@Suite("Import-schema patterns matched without the regex engine")
+struct KnownPatternTests {
+    /// The quick test may only say yes where the regex says yes.
+    @Test func theMACAddressTestAgreesWithTheRegex() throws {
+        let source = try #require(CARCatalogue.core["macaddress"]?.fields.first { $0.name == "name" }?.pattern)
+        let quick = try #require(KnownPatterns.quickAccept[source])
+        let regex = try Regex(source)
+        let inputs = [
+            "00:50:56:a6:e2:1e", "00:50:56:A6:E2:1E", "00:50:56:a6:e2", "00:50:56:a6:e2:", "00:50:56:a6:e2:1e:00:11",
+            "00:50:56:a6", "0050:56a6:e21e:0011", "x0050:56a6:e21e:0011", "00-50-56-a6-e2-1e", "g0:50:56:a6:e2:1e",
+            "00:50:56:a6:e2:1e junk", "", ":::::::::::::::", "00:50:56:a6:e2:1é", "0:50:56:a6:e2:1e:",
+        ]
+        for s in inputs {
+            let byRegex = (try regex.firstMatch(in: s)) != nil
+            if quick(s) { #expect(byRegex, "\(s)") }
+            let schema = try JSONSchema(["type": "string", "pattern": .string(source)])
+            #expect(schema.validate(.string(s)).isEmpty == byRegex, "\(s)")
+        }
+        #expect(quick("00:50:56:a6:e2:1e"))
+        #expect(!quick("0050:56a6:e21e:0011"))
+    }
+
+    @Test func largePropertySetsAreLookedUpByName() throws {
+        var properties = JSONObject()
+        for i in 0..<10 { properties["p\(i)"] = ["type": "integer"] }
+        let schema = try JSONSchema(["type": "object", "additionalProperties": false, "properties": .object(properties)])
+        #expect(schema.validate(["p0": 1, "p9": 2]).isEmpty)
+        #expect(schema.validate(["p9": "x", "q": 1]).map(\.description) == ["/p9: must be integer, found string", "/q: is not allowed here"])
+    }
+}

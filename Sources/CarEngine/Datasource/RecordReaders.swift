@@ -134,6 +134,7 @@ extension DatasourceClient {
         var head: [UInt8] = []
         var chunk: [JSON] = []
         var count = 0
+        var scratch = JSONParseScratch()
         let exchange = Exchange(response: HTTPResponse(status: 200, body: head, url: url), body: .null, ignored: false, url: url, method: method)
         func fail(_ reason: String? = nil) -> Error {
             unparseableBody(HTTPResponse(status: 200, body: head, url: url), url: url, method: method, endpoint: endpoint, what: what, reason: reason)
@@ -142,7 +143,7 @@ extension DatasourceClient {
             if head.count < 240 { head += bytes.prefix(240 - head.count) }
             if keepWhole { whole += bytes }
             for element in splitter.feed(bytes) {
-                do { chunk.append(try JSONParser.parse(element)) } catch { throw fail("record \(count + chunk.count + 1): \(error.message)") }
+                do { chunk.append(try JSONParser.parse(element, reusing: &scratch)) } catch { throw fail("record \(count + chunk.count + 1): \(error.message)") }
                 if chunk.count >= Self.chunkSize {
                     try await body(chunk)
                     count += chunk.count
@@ -239,12 +240,13 @@ extension DatasourceClient {
             throw notRecords(RecordShape.describe(value), endpoint: endpoint, exchange: exchange, what: what)
         }
         var index = 0
+        var scratch = JSONParseScratch()
         while index < elements.count {
             let end = min(index + chunk, elements.count)
             var records: [JSON] = []
             records.reserveCapacity(end - index)
             for r in elements[index..<end] {
-                do { records.append(try JSONParser.parse(bytes[r])) } catch { throw unparseable() }
+                do { records.append(try JSONParser.parse(bytes[r], reusing: &scratch)) } catch { throw unparseable() }
             }
             try await body(records)
             index = end

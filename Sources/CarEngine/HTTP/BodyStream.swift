@@ -18,7 +18,7 @@ public final class BodyStream: Sendable {
     private let space = DispatchSemaphore(value: 0)
     let capacity: Int
 
-    public init(capacity: Int = 4 << 20) { self.capacity = capacity }
+    public init(capacity: Int = 1 << 20) { self.capacity = capacity }
 
     /// Called on the transfer's thread; false when the reader gave up (the transfer aborts).
     func push(_ bytes: [UInt8]) -> Bool {
@@ -114,10 +114,10 @@ public struct ArrayElementSplitter {
 
     public init() {}
 
-    /// Feeds bytes; returns the elements completed by them. Bytes are copied in runs, not one
-    /// by one.
-    public mutating func feed(_ bytes: [UInt8]) -> [[UInt8]] {
-        var out: [[UInt8]] = []
+    /// Feeds bytes; returns the elements completed by them: slices of `bytes` when an element
+    /// lies within them (nothing copied), else the element's bytes gathered across feeds.
+    public mutating func feed(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
+        var out: [ArraySlice<UInt8>] = []
         var i = 0
         let n = bytes.count
         var runStart = 0  // start of the current element's bytes within `bytes`
@@ -204,12 +204,17 @@ public struct ArrayElementSplitter {
                     current += bytes[runStart..<n]
                     runStart = n
                 } else {
-                    current += bytes[runStart..<end]
-                    var element = current
+                    var element: ArraySlice<UInt8>
+                    if current.isEmpty {
+                        element = bytes[runStart..<end]
+                    } else {
+                        current += bytes[runStart..<end]
+                        element = current[...]
+                        current = []
+                    }
                     // A scalar element ends at a delimiter: drop trailing white space.
                     while let last = element.last, last == 0x20 || last == 0x0A || last == 0x0D || last == 0x09 { element.removeLast() }
                     out.append(element)
-                    current = []
                     phase = closesArray ? .done : .between
                     // A scalar ends at the comma after it (taken with it), other elements at their last byte.
                     separator = endsAtComma ? .afterComma : .afterElement

@@ -20,6 +20,7 @@ struct EdgeBuffer {
     var file: UnsafeMutablePointer<FILE>?
     var path: String?
     var spilled = 0
+    var line: [UInt8] = []
 
     init(limit: Int, directory: String) {
         self.limit = limit
@@ -30,6 +31,11 @@ struct EdgeBuffer {
 
     mutating func add(_ object: JSONObject, collection: String) throws {
         if entries.count < limit && file == nil {
+            if entries.isEmpty {
+                // Room for the limit's edges at a typical size, at once: no copies as it grows.
+                arena.reserveCapacity(min(limit, 1 << 20) * 128)
+                entries.reserveCapacity(min(limit, 1 << 20))
+            }
             let index = index(of: collection)
             let start = arena.count
             JSONWriter().write(.object(object), into: &arena)
@@ -48,9 +54,13 @@ struct EdgeBuffer {
             entries = []
             arena = []
         }
-        var bytes: [UInt8] = []
-        JSONWriter().write(.object(object), into: &bytes)
-        try writeLine(index(of: collection), bytes[...])
+        // One line buffer for every spilled edge: no allocation per edge.
+        line.removeAll(keepingCapacity: true)
+        JSONWriter.writeInt(Int64(index(of: collection)), into: &line)
+        line.append(0x20)
+        JSONWriter().write(.object(object), into: &line)
+        line.append(0x0A)
+        try writeLine()
     }
 
     mutating func index(of collection: String) -> Int {
@@ -60,11 +70,17 @@ struct EdgeBuffer {
         return collections.count - 1
     }
 
+    /// A spilled line is "<collection index> <object>\n".
     private mutating func writeLine(_ collection: Int, _ object: ArraySlice<UInt8>) throws {
-        var line = Array(String(collection).utf8)
+        line.removeAll(keepingCapacity: true)
+        JSONWriter.writeInt(Int64(collection), into: &line)
         line.append(0x20)
         line += object
         line.append(0x0A)
+        try writeLine()
+    }
+
+    private mutating func writeLine() throws {
         let n = line.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
         if n != line.count { throw RunFailure(.general, "cannot write edges to '\(path ?? "")'") }
         spilled += 1
@@ -77,18 +93,19 @@ struct EdgeBuffer {
 
     /// The next edges as serialized objects, in the order added (at most `n`); empty when all
     /// were taken. No parse and no second serialization on the way to an envelope.
-    mutating func takeRaw(_ n: Int) -> [(String, ArraySlice<UInt8>)] {
+    /// Each edge comes with its collection's index in `collections`.
+    mutating func takeRaw(_ n: Int) -> [(collection: Int, bytes: ArraySlice<UInt8>)] {
         guard let f = file else {
             let end = min(readIndex + n, entries.count)
             defer { readIndex = end }
-            return entries[readIndex..<end].map { (collections[$0.collection], arena[$0.range]) }
+            return entries[readIndex..<end].map { ($0.collection, arena[$0.range]) }
         }
         if !rewound {
             fflush(f)
             rewind(f)
             rewound = true
         }
-        var out: [(String, ArraySlice<UInt8>)] = []
+        var out: [(collection: Int, bytes: ArraySlice<UInt8>)] = []
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while out.count < n {
             if let newline = pending[pendingStart...].firstIndex(of: 0x0A) {
@@ -96,7 +113,7 @@ struct EdgeBuffer {
                 let line = pending[pendingStart..<newline]
                 pendingStart = newline + 1
                 if let space = line.firstIndex(of: 0x20), let index = Int(String(decoding: line[..<space], as: UTF8.self)), index < collections.count {
-                    out.append((collections[index], ArraySlice(line[(space + 1)...])))
+                    out.append((index, line[(space + 1)...]))
                 }
                 continue
             }

@@ -32,15 +32,21 @@ struct CollectionCheck {
     let schema: JSONSchema?
     /// Fields CAR derives from `_key` (vertices of key collections), filled in the validated copy.
     let derived: [String]?
+    var plan = JSONSchema.MemberPlan()
 
-    func problems(_ object: JSONObject, asSent: Bool) -> [JSONSchema.Failure] {
+    init(schema: JSONSchema?, derived: [String]?) {
+        self.schema = schema
+        self.derived = derived
+    }
+
+    mutating func problems(_ object: JSONObject, asSent: Bool) -> [JSONSchema.Failure] {
         guard let schema else { return [] }
         if asSent, let derived, let key = object["_key"], derived.contains(where: { object[$0] == nil }) {
             var copy = object
             for field in derived where copy[field] == nil { copy[field] = key }
-            return schema.validate(.object(copy))
+            return schema.validate(copy, plan: &plan)
         }
-        return schema.validate(.object(object))
+        return schema.validate(object, plan: &plan)
     }
 }
 
@@ -53,7 +59,8 @@ extension ImportValidator {
     /// Why the object is not valid, judged as the framework judges it: with the fields CAR
     /// derives from `_key`.
     public func problemsAsSent(_ object: JSONObject, collection: String) -> [JSONSchema.Failure] {
-        check(for: collection).problems(object, asSent: true)
+        var one = check(for: collection)
+        return one.problems(object, asSent: true)
     }
 }
 

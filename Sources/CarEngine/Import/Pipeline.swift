@@ -10,7 +10,7 @@ actor Pipeline {
     let logger: Logger
     let settings: RunSettings
     /// Identities sent, as 64-bit hashes (a tenth of the memory of the strings).
-    var seen: [String: Set<UInt64>] = [:]
+    var seen: [String: IdentitySet] = [:]
     var batch: [String: [JSON]] = [:]
     var batchOrder: [String] = []
     var batchCount = 0
@@ -69,26 +69,47 @@ actor Pipeline {
     /// Vertices: validated, de-duplicated, batched and sent.
     func vertices(_ objects: [JSONObject], collection: String) async throws {
         guard let info = definition.catalogue[collection] else { return }
-        let check = validator?.check(for: collection)
+        var check = validator?.check(for: collection)
         var tally = CollectionCounts()
-        defer { counts(collection) { $0.mapped += tally.mapped; $0.skipped += tally.skipped; $0.duplicates += tally.duplicates } }
+        // Taken out of `seen` and `batch` while nothing suspends; put back before a flush, and
+        // taken again after it (other calls may have run meanwhile).
+        var seenHere = seen.removeValue(forKey: collection) ?? IdentitySet()
+        var batched = batch.removeValue(forKey: collection) ?? []
+        if !batchOrder.contains(collection) { batchOrder.append(collection) }
+        defer {
+            seen[collection] = seenHere
+            if batched.isEmpty { batchOrder.removeAll { $0 == collection } } else { batch[collection] = batched }
+            counts(collection) { $0.mapped += tally.mapped; $0.skipped += tally.skipped; $0.duplicates += tally.duplicates; $0.sent += tally.sent }
+            settings.progress?.sent(tally.sent)
+        }
         for object in objects {
             tally.mapped += 1
-            guard try passes(object, collection: collection, info: info, check: check, tally: &tally) else { continue }
+            guard try passes(object, collection: collection, info: info, check: &check, tally: &tally) else { continue }
             record(vertex: object, collection: collection, info: info)
-            // Not taken out of `seen` for the loop: `add` suspends, and the actor may run other calls then.
-            if !seen[collection, default: []].insert(Hash64.identity(of: object, in: info)).inserted {
+            if !seenHere.insert(Hash64.identity(of: object, in: info)) {
                 tally.duplicates += 1
                 continue
             }
-            try await add(object, collection: collection)
+            batched.append(.object(object))
+            tally.sent += 1
+            batchCount += 1
+            if batchCount >= settings.pageSize {
+                seen[collection] = seenHere
+                seenHere = IdentitySet()
+                batch[collection] = batched
+                batched = []
+                try await flush()
+                seenHere = seen.removeValue(forKey: collection) ?? IdentitySet()
+                batched = batch.removeValue(forKey: collection) ?? []
+                if !batchOrder.contains(collection) { batchOrder.append(collection) }
+            }
         }
     }
 
     /// Checks a mapped object against the import schema (vertices as the framework judges them,
     /// with the fields CAR derives from `_key`); an invalid one is counted and skipped with a
     /// warning, or fails the run with --strict.
-    func passes(_ object: JSONObject, collection: String, info: CollectionInfo, check: CollectionCheck?, tally: inout CollectionCounts) throws -> Bool {
+    func passes(_ object: JSONObject, collection: String, info: CollectionInfo, check: inout CollectionCheck?, tally: inout CollectionCounts) throws -> Bool {
         guard let first = check?.problems(object, asSent: !info.isEdge).first else { return true }
         tally.skipped += 1
         let subject: String
@@ -108,9 +129,9 @@ actor Pipeline {
     /// Edges: validated, de-duplicated, held until the vertices are in.
     func edges(_ objects: [JSONObject], collection: String) throws {
         guard let info = definition.catalogue[collection] else { return }
-        let check = validator?.check(for: collection)
+        var check = validator?.check(for: collection)
         // Taken out of `seen` for the loop: nothing in it suspends.
-        var seenHere = seen.removeValue(forKey: collection) ?? []
+        var seenHere = seen.removeValue(forKey: collection) ?? IdentitySet()
         var tally = CollectionCounts()
         defer {
             seen[collection] = seenHere
@@ -118,23 +139,14 @@ actor Pipeline {
         }
         for object in objects {
             tally.mapped += 1
-            guard try passes(object, collection: collection, info: info, check: check, tally: &tally) else { continue }
+            guard try passes(object, collection: collection, info: info, check: &check, tally: &tally) else { continue }
             record(edge: object, collection: collection, info: info)
-            if !seenHere.insert(Hash64.identity(of: object, in: info)).inserted {
+            if !seenHere.insert(Hash64.identity(of: object, in: info)) {
                 tally.duplicates += 1
                 continue
             }
             try edges.add(object, collection: collection)
         }
-    }
-
-    func add(_ object: JSONObject, collection: String) async throws {
-        if batch[collection] == nil { batchOrder.append(collection) }
-        batch[collection, default: []].append(.object(object))
-        batchCount += 1
-        counts(collection) { $0.sent += 1 }
-        settings.progress?.sent(1)
-        if batchCount >= settings.pageSize { try await flush() }
     }
 
     func envelopeHead() -> JSONObject {
@@ -187,19 +199,27 @@ actor Pipeline {
         var head: [UInt8] = []
         JSONWriter().write(.object(envelopeHead()), into: &head)
         var batch = RawBatch(head: head, pageSize: settings.pageSize)
+        let names = edges.collections
+        var sent = [Int](repeating: 0, count: names.count)
+        func count() {
+            for (i, n) in sent.enumerated() where n > 0 { counts(names[i]) { $0.sent += n } }
+            settings.progress?.sent(sent.reduce(0, +))
+            for i in sent.indices { sent[i] = 0 }
+        }
         while true {
             let next = edges.takeRaw(1000)
             if next.isEmpty { break }
             for (collection, bytes) in next {
-                counts(collection) { $0.sent += 1 }
-                settings.progress?.sent(1)
-                if let envelope = batch.add(bytes, to: collection) {
+                sent[collection] += 1
+                if let envelope = batch.add(bytes, to: collection, names: names) {
+                    count()
                     summary.envelopes += 1
                     try await sink.send(bytes: envelope)
                 }
             }
         }
-        if let envelope = batch.flush() {
+        count()
+        if let envelope = batch.flush(names: names) {
             summary.envelopes += 1
             try await sink.send(bytes: envelope)
         }

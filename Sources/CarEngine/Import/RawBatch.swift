@@ -1,39 +1,14 @@
-import CarDefinition
 import MappingDSL
 
-/// FNV-1a, 64 bits: a stable hash for de-duplication sets.
-enum Hash64 {
-    static let seed: UInt64 = 0xCBF2_9CE4_8422_2325
-
-    static func of(_ s: String) -> UInt64 { adding(s, to: seed) }
-
-    /// The hash continued over more text.
-    static func adding(_ s: String, to hash: UInt64) -> UInt64 {
-        var h = hash
-        for b in s.utf8 {
-            h ^= UInt64(b)
-            h = h &* 0x0000_0100_0000_01B3
-        }
-        return h
-    }
-
-    /// The hash of an object's identity in its collection (`Mapper.identity`), without building it.
-    static func identity(of object: JSONObject, in info: CollectionInfo) -> UInt64 {
-        switch info.kind {
-        case .vertex(let key):
-            return of(renderString(object[key.rawValue] ?? .null))
-        case .edge(_, _, let fromField, let toField):
-            return adding(renderString(object[toField] ?? .null), to: adding("\u{1F}", to: of(renderString(object[fromField] ?? .null))))
-        }
-    }
-}
-
-/// Serialized objects gathered into envelopes without parsing them again.
+/// Serialized objects gathered into envelopes without parsing them again. Collections are
+/// named by their index in `names` (an `EdgeBuffer`'s), so that no name is hashed per object.
 struct RawBatch {
     let head: [UInt8]
     let pageSize: Int
-    var order: [String] = []
-    var lists: [String: [UInt8]] = [:]
+    /// Collection indexes in the order their first object came.
+    var order: [Int] = []
+    /// Each collection's objects so far, comma-separated; empty when it has none.
+    var lists: [[UInt8]] = []
     var count = 0
 
     init(head: [UInt8], pageSize: Int) {
@@ -44,33 +19,33 @@ struct RawBatch {
     }
 
     /// Adds an object; returns a full envelope when the page is complete.
-    mutating func add(_ object: ArraySlice<UInt8>, to collection: String) -> [UInt8]? {
-        if lists[collection] == nil {
+    mutating func add(_ object: ArraySlice<UInt8>, to collection: Int, names: [String]) -> [UInt8]? {
+        while lists.count <= collection { lists.append([]) }
+        if lists[collection].isEmpty {
             order.append(collection)
-            lists[collection] = []
         } else {
-            lists[collection]?.append(UInt8(ascii: ","))
+            lists[collection].append(UInt8(ascii: ","))
         }
-        lists[collection]?.append(contentsOf: object)
+        lists[collection].append(contentsOf: object)
         count += 1
-        return count >= pageSize ? flush() : nil
+        return count >= pageSize ? flush(names: names) : nil
     }
 
     /// The envelope being gathered, if it has anything.
-    mutating func flush() -> [UInt8]? {
+    mutating func flush(names: [String]) -> [UInt8]? {
         guard count > 0 else { return nil }
         var envelope = head
+        envelope.reserveCapacity(head.count + lists.reduce(0) { $0 + $1.count + 40 })
         for c in order {
-            guard let list = lists[c] else { continue }
-            envelope += Array(",".utf8)
-            JSONWriter.writeString(c, into: &envelope)
-            envelope += Array(":[".utf8)
-            envelope += list
+            envelope.append(UInt8(ascii: ","))
+            JSONWriter.writeString(names[c], into: &envelope)
+            envelope.append(contentsOf: [UInt8(ascii: ":"), UInt8(ascii: "[")])
+            envelope += lists[c]
             envelope.append(UInt8(ascii: "]"))
+            lists[c].removeAll(keepingCapacity: true)
         }
         envelope.append(UInt8(ascii: "}"))
         order = []
-        lists = [:]
         count = 0
         return envelope
     }

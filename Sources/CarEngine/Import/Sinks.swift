@@ -63,8 +63,13 @@ public actor CARSink: ImportSink {
     }
 
     public func send(_ envelope: JSON) async throws {
-        try await send(bytes: JSONWriter().bytes(envelope))
+        let bytes = JSONWriter().bytes(envelope, capacity: lastEnvelopeSize + lastEnvelopeSize / 8)
+        lastEnvelopeSize = bytes.count
+        try await send(bytes: bytes)
     }
+
+    /// The size of the last envelope serialized here: what to reserve for the next one.
+    private var lastEnvelopeSize = 4096
 
     public func send(bytes: [UInt8]) async throws {
         await lock()

@@ -43,7 +43,8 @@ public final class LookupCache: Sendable {
     static func keep(_ id: String, _ bytes: [UInt8], endpoint: String, budget: Int, _ s: inout State) {
         if let old = s.records[endpoint]?[id] { s.bytes -= old.count }
         s.records[endpoint, default: [:]][id] = bytes
-        s.absent[endpoint]?.remove(id)
+        // Only when there is a set: a modify of a missing entry allocates.
+        if s.absent[endpoint] != nil { s.absent[endpoint]?.remove(id) }
         s.order.append((endpoint, id))
         s.bytes += bytes.count
         while s.bytes > budget, s.orderStart < s.order.count {
@@ -281,34 +282,59 @@ extension Mapper {
     func mapTracing(_ records: [JSON], with mapping: Mapping, context: EvalContext, cache: LookupCache, client: DatasourceClient?,
                     tracing: Bool, rounds: Int = 4) async throws -> (objects: [JSONObject], issues: [MappingIssue], lookups: [Set<LookupTrail.Entry>])
     {
-        // Results by record; records whose lookups missed are mapped again after the fetch.
-        var results = [(objects: [JSONObject], issues: [MappingIssue])?](repeating: nil, count: records.count)
-        var lookups = [Set<LookupTrail.Entry>](repeating: [], count: tracing ? records.count : 0)
-        let trail = tracing ? LookupTrail() : nil
-        var pending = Array(records.indices)
-        var round = 0
-        while !pending.isEmpty {
-            let misses = LookupMisses()
-            var ctx = context
-            ctx.host = LookupHost(cache: cache, misses: misses, trail: trail)
-            var again: [Int] = []
-            for i in pending {
-                let before = misses.count
-                results[i] = map(records[i], with: mapping, context: ctx)
-                if let trail { lookups[i].formUnion(trail.take()) }
-                if misses.count != before { again.append(i) }
-            }
-            if again.isEmpty || round >= rounds { break }
-            try await cache.resolve(misses, client: client, context: context)
-            pending = again
-            round += 1
-        }
+        // Objects and issues of all records in one pair of arrays (where each record's start);
+        // records whose lookups missed are mapped again after the fetch, into arrays of their own.
         var objects: [JSONObject] = []
         var issues: [MappingIssue] = []
-        for r in results {
-            guard let r else { continue }
-            objects += r.objects
-            issues += r.issues
+        var starts: [(objects: Int, issues: Int)] = []
+        starts.reserveCapacity(records.count + 1)
+        var lookups = [Set<LookupTrail.Entry>](repeating: [], count: tracing ? records.count : 0)
+        let trail = tracing ? LookupTrail() : nil
+        guard let info = definition.catalogue[mapping.collection] else { return ([], [], lookups) }
+        var misses = LookupMisses()
+        var ctx = context
+        ctx.host = LookupHost(cache: cache, misses: misses, trail: trail)
+        var again: [Int] = []
+        for i in records.indices {
+            let before = misses.count
+            starts.append((objects.count, issues.count))
+            map(records[i], with: mapping, info: info, context: ctx, into: &objects, issues: &issues)
+            if let trail { lookups[i].formUnion(trail.take()) }
+            if misses.count != before { again.append(i) }
+        }
+        starts.append((objects.count, issues.count))
+        var redone: [Int: (objects: [JSONObject], issues: [MappingIssue])] = [:]
+        var round = 0
+        while !again.isEmpty && round < rounds {
+            try await cache.resolve(misses, client: client, context: context)
+            round += 1
+            misses = LookupMisses()
+            ctx.host = LookupHost(cache: cache, misses: misses, trail: trail)
+            var next: [Int] = []
+            for i in again {
+                let before = misses.count
+                var r: (objects: [JSONObject], issues: [MappingIssue]) = ([], [])
+                map(records[i], with: mapping, info: info, context: ctx, into: &r.objects, issues: &r.issues)
+                if let trail { lookups[i].formUnion(trail.take()) }
+                redone[i] = r
+                if misses.count != before { next.append(i) }
+            }
+            again = next
+        }
+        if !redone.isEmpty {
+            // Every record's objects in record order, the last mapping of each.
+            var ordered: [JSONObject] = []
+            var orderedIssues: [MappingIssue] = []
+            for i in records.indices {
+                if let r = redone[i] {
+                    ordered += r.objects
+                    orderedIssues += r.issues
+                } else {
+                    ordered += objects[starts[i].objects..<starts[i + 1].objects]
+                    orderedIssues += issues[starts[i].issues..<starts[i + 1].issues]
+                }
+            }
+            return (ordered, orderedIssues, lookups)
         }
         return (objects, issues, lookups)
     }

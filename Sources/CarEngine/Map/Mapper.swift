@@ -17,6 +17,8 @@ public struct MappingIssue: Sendable, Hashable, CustomStringConvertible {
 /// Turns records into CAR vertices and edges with a definition's compiled mappings.
 public struct Mapper: Sendable {
     public let definition: ConnectorDefinition
+    /// The items of a mapping without `each`: the record alone (shared, not allocated per record).
+    static let noItem: [JSON] = [.null]
     /// The source (connection) name, added to every edge.
     public let source: String
     /// The report id, added to every edge.
@@ -33,10 +35,21 @@ public struct Mapper: Sendable {
 
     /// Maps one record with one mapping; problems skip the record (or the item) and are returned.
     public func map(_ record: JSON, with mapping: Mapping, context base: EvalContext) -> (objects: [JSONObject], issues: [MappingIssue]) {
+        guard let info = definition.catalogue[mapping.collection] else { return ([], []) }
+        var objects: [JSONObject] = []
+        var issues: [MappingIssue] = []
+        map(record, with: mapping, info: info, context: base, into: &objects, issues: &issues)
+        return (objects, issues)
+    }
+
+    /// `map` with the mapping's collection looked up once for many records, and the objects and
+    /// issues appended to the caller's arrays (no arrays per record).
+    func map(_ record: JSON, with mapping: Mapping, info: CollectionInfo, context base: EvalContext,
+             into out: inout [JSONObject], issues: inout [MappingIssue])
+    {
         var ctx = base
         ctx.document = record
         ctx.current = .null
-        var issues: [MappingIssue] = []
         func issue(_ message: String) {
             // The record's id only when there is something to say about it.
             var c = base
@@ -44,7 +57,7 @@ public struct Mapper: Sendable {
             let recordID = recordIdentity(record, mapping: mapping, context: c)
             issues.append(MappingIssue(mapping: mapping.name, collection: mapping.collection, recordID: recordID, message: message))
         }
-        var items: [JSON] = [.null]
+        var items = Self.noItem
         if let each = mapping.each {
             do {
                 switch try each.evaluate(ctx) {
@@ -52,11 +65,11 @@ public struct Mapper: Sendable {
                 case .null: items = []
                 case let other:
                     issue("'each' gave \(other.typeName), not a list")
-                    return ([], issues)
+                    return
                 }
             } catch {
                 issue("each: \(error.message)")
-                return ([], issues)
+                return
             }
         }
         // Named levels: every combination of their items, each in its variable.
@@ -74,11 +87,11 @@ public struct Mapper: Sendable {
                         case .null: break
                         case let other:
                             issue("fan-out level '\(level.name)' gave \(other.typeName), not a list")
-                            return ([], issues)
+                            return
                         }
                     } catch {
                         issue("fan-out level '\(level.name)': \(error.message)")
-                        return ([], issues)
+                        return
                     }
                 }
                 combinations = next
@@ -86,8 +99,6 @@ public struct Mapper: Sendable {
             }
             items = combinations.map { $0.last ?? .null }
         }
-        var out: [JSONObject] = []
-        out.reserveCapacity(items.count)
         itemLoop: for (position, item) in items.enumerated() {
             ctx.current = item
             if !combinations.isEmpty {
@@ -109,19 +120,19 @@ public struct Mapper: Sendable {
             }
             var object = JSONObject(minimumCapacity: mapping.fields.count + mapping.extraFields.count + 4)
             func evaluate(_ fields: [FieldMapping], into object: inout JSONObject) -> Bool {
-                for field in fields {
+                // By index: a `for field in fields` copies each mapping (its name and expression).
+                for i in fields.indices {
                     do {
-                        let v = try field.value.evaluate(ctx)
-                        if !v.isNull || mapping.keepNulls.contains(field.name) { object.append(field.name, v) }
+                        let v = try fields[i].value.evaluate(ctx)
+                        if !v.isNull || mapping.keepNulls.contains(fields[i].name) { object.append(fields[i].name, v) }
                     } catch {
-                        issue("field '\(field.name)': \(error.message)")
+                        issue("field '\(fields[i].name)': \(error.message)")
                         return false
                     }
                 }
                 return true
             }
             guard evaluate(mapping.fields, into: &object), evaluate(mapping.extraFields, into: &object) else { continue itemLoop }
-            guard let info = definition.catalogue[mapping.collection] else { continue }
             switch info.kind {
             case .vertex(let key):
                 guard let k = object[key.rawValue], !k.isNull else {
@@ -129,15 +140,9 @@ public struct Mapper: Sendable {
                     continue itemLoop
                 }
             case .edge(let from, let to, let fromField, let toField):
-                for (field, collection) in [(fromField, from), (toField, to)] {
-                    guard case .string(let end)? = object[field], !end.isEmpty else {
-                        issue("no value for '\(field)'" + Self.lookupNote(field, mapping))
-                        continue itemLoop
-                    }
-                    if !field.hasSuffix("_external_id") && !end.hasPrefix(collection + "/") {
-                        issue("'\(field)' is '\(end)', not \"\(collection)/<key>\"")
-                        continue itemLoop
-                    }
+                if let problem = Self.endProblem(object, field: fromField, collection: from, mapping) ?? Self.endProblem(object, field: toField, collection: to, mapping) {
+                    issue(problem)
+                    continue itemLoop
                 }
                 object.append("source", .string(source))
                 object.append("report", .string(report))
@@ -146,7 +151,6 @@ public struct Mapper: Sendable {
             }
             out.append(object)
         }
-        return (out, issues)
     }
 
     func recordIdentity(_ record: JSON, mapping: Mapping, context: EvalContext) -> String? {
@@ -168,6 +172,20 @@ public struct Mapper: Sendable {
 }
 
 extension Mapper {
+    /// What is wrong with one end of an edge, or `nil`: a `_from`/`_to` must be
+    /// `collection/key`, an `_external_id` end any non-empty text.
+    static func endProblem(_ object: JSONObject, field: String, collection: String, _ mapping: Mapping) -> String? {
+        guard case .string(let end)? = object[field], !end.isEmpty else {
+            return "no value for '\(field)'" + lookupNote(field, mapping)
+        }
+        if field != "_from_external_id" && field != "_to_external_id" && !(end.utf8.count > collection.utf8.count && end.utf8.starts(with: collection.utf8)
+            && end.utf8.dropFirst(collection.utf8.count).first == UInt8(ascii: "/"))
+        {
+            return "'\(field)' is '\(end)', not \"\(collection)/<key>\""
+        }
+        return nil
+    }
+
     /// Why a field is empty when its expression looks a record up: the lookup found none.
     static func lookupNote(_ field: String, _ mapping: Mapping) -> String {
         guard let expr = mapping.fields.first(where: { $0.name == field })?.value.compiled else { return "" }

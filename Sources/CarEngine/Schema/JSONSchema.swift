@@ -30,130 +30,29 @@ public final class JSONSchema: Sendable {
         return failures
     }
 
+    /// Which property schema each member of an object answers to, kept for the next object
+    /// with the same keys in the same order (the objects of one mapping all have them).
+    public struct MemberPlan: Sendable {
+        fileprivate var keys: [String] = []
+        fileprivate var nodes: [Node?] = []
+        fileprivate var hasRequired = false
+
+        public init() {}
+    }
+
+    /// `validate` for many objects of one shape: their members' schemas are found once.
+    public func validate(_ object: JSONObject, plan: inout MemberPlan) -> [Failure] {
+        if node.acceptsObject(object, plan: &plan) { return [] }
+        var failures: [Failure] = []
+        node.validate(.object(object), path: "", into: &failures)
+        return failures
+    }
+
     /// An error in a schema document itself.
     public struct SchemaError: Error, Sendable, CustomStringConvertible {
         public var description: String
     }
 
-    fileprivate struct SharedRegex: @unchecked Sendable {
-        let source: String
-        let regex: Regex<AnyRegexOutput>
-        /// The same pattern as a set of ASCII bytes, when it is `^[...]+$` or `^[^...]+$`.
-        let characterClass: ASCIIClass?
-
-        init(source: String, regex: Regex<AnyRegexOutput>) {
-            self.source = source
-            self.regex = regex
-            characterClass = ASCIIClass(pattern: source)
-        }
-
-        func matches(_ s: String) -> Bool {
-            if let characterClass { return characterClass.matchesWhole(s) }
-            return (try? regex.firstMatch(in: s)) != nil
-        }
-    }
-
-    /// `^[a-z0-9_.\-]+$` (or negated, `^[^&#]+$`) as a 128-bit set: the patterns of CAR's import
-    /// schema for keys and names, matched without the regex engine.
-    fileprivate struct ASCIIClass: Sendable {
-        var bits: (UInt64, UInt64) = (0, 0)
-        var negated = false
-
-        init?(pattern: String) {
-            var chars = Array(pattern.unicodeScalars)
-            guard chars.count >= 6, chars.first == "^", chars.last == "$", chars[1] == "[" else { return nil }
-            guard chars[chars.count - 2] == "+", chars[chars.count - 3] == "]" else { return nil }
-            chars = Array(chars[2..<(chars.count - 3)])
-            var i = 0
-            if chars.first == "^" {
-                negated = true
-                i = 1
-            }
-            var members: [UInt8] = []
-            while i < chars.count {
-                var c = chars[i]
-                if c == "\\" {
-                    i += 1
-                    guard i < chars.count, chars[i].isASCII, !chars[i].properties.isAlphabetic else { return nil }
-                    c = chars[i]
-                } else if c == "[" || c == "]" {
-                    return nil
-                }
-                guard c.isASCII else { return nil }
-                if i + 2 < chars.count, chars[i + 1] == "-", chars[i + 2] != "\\", chars[i + 2].isASCII {
-                    let hi = chars[i + 2]
-                    guard c.value <= hi.value else { return nil }
-                    for v in c.value...hi.value { members.append(UInt8(v)) }
-                    i += 3
-                    continue
-                }
-                members.append(UInt8(c.value))
-                i += 1
-            }
-            for m in members {
-                if m < 64 { bits.0 |= 1 << UInt64(m) } else { bits.1 |= 1 << UInt64(m - 64) }
-            }
-        }
-
-        func contains(_ b: UInt8) -> Bool {
-            guard b < 128 else { return false }
-            return b < 64 ? bits.0 & (1 << UInt64(b)) != 0 : bits.1 & (1 << UInt64(b - 64)) != 0
-        }
-
-        /// Whether every character of a non-empty string is in (or, negated, out of) the class.
-        func matchesWhole(_ s: String) -> Bool {
-            var any = false
-            for b in s.utf8 {
-                any = true
-                if negated {
-                    // A non-ASCII byte is outside any ASCII class.
-                    if b < 128 && contains(b) { return false }
-                } else if !contains(b) {
-                    return false
-                }
-            }
-            return any
-        }
-    }
-
-    /// JSON Schema's type names as bits: a value's type is checked without comparing strings.
-    fileprivate struct TypeMask: OptionSet, Sendable {
-        let rawValue: UInt8
-        static let null = TypeMask(rawValue: 1), boolean = TypeMask(rawValue: 2), string = TypeMask(rawValue: 4)
-        static let array = TypeMask(rawValue: 8), object = TypeMask(rawValue: 16), integer = TypeMask(rawValue: 32)
-        static let number = TypeMask(rawValue: 64)
-
-        init(rawValue: UInt8) { self.rawValue = rawValue }
-
-        init(names: Set<String>) {
-            var m: TypeMask = []
-            for n in names {
-                switch n {
-                case "null": m.insert(.null)
-                case "boolean": m.insert(.boolean)
-                case "string": m.insert(.string)
-                case "array": m.insert(.array)
-                case "object": m.insert(.object)
-                case "integer": m.insert(.integer)
-                case "number": m.insert([.number, .integer])
-                default: break
-                }
-            }
-            self = m
-        }
-
-        func admits(_ v: JSON) -> Bool {
-            switch v {
-            case .null: return contains(.null)
-            case .bool: return contains(.boolean)
-            case .string: return contains(.string)
-            case .array: return contains(.array)
-            case .object: return contains(.object)
-            case .int: return contains(.integer)
-            case .double(let d): return contains(.number) || (contains(.integer) && d.rounded() == d && d.isFinite)
-            }
-        }
-    }
 
     fileprivate final class Node: Sendable {
         let types: Set<String>?
@@ -161,6 +60,8 @@ public final class JSONSchema: Sendable {
         let enumValues: [JSON]?
         let const: JSON?
         let properties: [(String, Node)]
+        /// Positions in `properties` by name, for the larger property sets.
+        let propertyIndex: [String: Int]?
         let required: [String]
         let additional: Additional
         let propertyNames: Node?
@@ -190,6 +91,7 @@ public final class JSONSchema: Sendable {
             self.enumValues = enumValues
             self.const = const
             self.properties = properties
+            propertyIndex = properties.count > 6 ? Dictionary(properties.enumerated().map { ($1.0, $0) }, uniquingKeysWith: { a, _ in a }) : nil
             self.required = required
             self.additional = additional
             self.propertyNames = propertyNames
@@ -292,6 +194,52 @@ public final class JSONSchema: Sendable {
 
         func isValid(_ v: JSON) -> Bool { accepts(v) }
 
+        /// `accepts` for an object, with the members' schemas from (or into) the plan.
+        func acceptsObject(_ o: JSONObject, plan: inout MemberPlan) -> Bool {
+            let v = JSON.object(o)
+            guard ref == nil, enumValues == nil, const == nil, propertyNames == nil else { return accepts(v) }
+            if let typeMask, !typeMask.admits(v) { return false }
+            if plan.keys != o.keys {
+                plan.keys = o.keys
+                plan.nodes = o.keys.map { property($0) }
+                plan.hasRequired = required.allSatisfy { o.keys.contains($0) }
+            }
+            if !plan.hasRequired { return false }
+            for i in plan.nodes.indices {
+                if let p = plan.nodes[i] {
+                    if !p.accepts(o.values[i]) { return false }
+                } else {
+                    switch additional {
+                    case .allowed: break
+                    case .forbidden: return false
+                    case .schema(let s): if !s.accepts(o.values[i]) { return false }
+                    }
+                }
+            }
+            return acceptsCombinations(v)
+        }
+
+        /// `allOf`, `anyOf`, `oneOf` and `not`.
+        func acceptsCombinations(_ v: JSON) -> Bool {
+            for s in allOf where !s.accepts(v) { return false }
+            if !anyOf.isEmpty && !anyOf.contains(where: { $0.accepts(v) }) { return false }
+            if !oneOf.isEmpty {
+                var n = 0
+                for s in oneOf where s.accepts(v) {
+                    n += 1
+                    if n > 1 { return false }
+                }
+                if n != 1 { return false }
+            }
+            if let not, not.accepts(v) { return false }
+            return true
+        }
+
+        func property(_ name: String) -> Node? {
+            if let propertyIndex { return propertyIndex[name].map { properties[$0].1 } }
+            return properties.first(where: { $0.0 == name })?.1
+        }
+
         /// Whether the value is valid, without describing why not: no paths, no messages.
         func accepts(_ v: JSON) -> Bool {
             if let ref, !ref.node.accepts(v) { return false }
@@ -302,7 +250,7 @@ public final class JSONSchema: Sendable {
             case .object(let o):
                 for r in required where o[r] == nil { return false }
                 for (k, value) in o {
-                    if let (_, p) = properties.first(where: { $0.0 == k }) {
+                    if let p = property(k) {
                         if !p.accepts(value) { return false }
                     } else {
                         switch additional {
@@ -329,11 +277,7 @@ public final class JSONSchema: Sendable {
                 }
             default: break
             }
-            for s in allOf where !s.accepts(v) { return false }
-            if !anyOf.isEmpty && !anyOf.contains(where: { $0.accepts(v) }) { return false }
-            if !oneOf.isEmpty && oneOf.filter({ $0.accepts(v) }).count != 1 { return false }
-            if let not, not.accepts(v) { return false }
-            return true
+            return acceptsCombinations(v)
         }
 
         func validate(_ v: JSON, path: String, into failures: inout [Failure]) {
@@ -356,7 +300,7 @@ public final class JSONSchema: Sendable {
                 }
                 for (k, value) in o {
                     let childPath = path + "/" + k
-                    if let (_, p) = properties.first(where: { $0.0 == k }) {
+                    if let p = property(k) {
                         p.validate(value, path: childPath, into: &failures)
                     } else {
                         switch additional {

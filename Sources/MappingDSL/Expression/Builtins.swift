@@ -145,10 +145,7 @@ extension Builtins {
     }
 
     static func pure1(_ body: @escaping @Sendable (JSON) throws -> JSON) -> FunctionImplementation {
-        .pure { args, _ in
-            guard let a = args.first, !a.isNull else { return .null }
-            return try body(a)
-        }
+        .unary(body)
     }
 
     static func compileRegex(_ literal: JSON?, index: Int) throws(ArgumentError) -> SharedRegex? {

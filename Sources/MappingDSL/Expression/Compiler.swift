@@ -288,19 +288,21 @@ private struct Checker {
                     }
                 })
             }
+        case .unary(let f):
+            guard let a0 = argThunks.first else { return (resultType, Checker.failing) }
+            return (resultType, { ctx in
+                let v = try a0(ctx)
+                if v.isNull { return .null }
+                do { return try f(v) } catch let e as EvalError { throw e } catch {
+                    throw EvalError("\(error)", span: span)
+                }
+            })
         case .lambda(let f):
             guard let first = argThunks.first else { return (resultType, Checker.failing) }
             let rest = Array(argThunks.dropFirst())
             return (resultType, { ctx in
                 let subject = try first(ctx)
-                let lambdas: [@Sendable (JSON) throws -> JSON] = rest.map { t in
-                    { item in
-                        var inner = ctx
-                        inner.current = item
-                        return try t(inner)
-                    }
-                }
-                do { return try f(subject, lambdas) } catch let e as EvalError { throw e } catch {
+                do { return try f(subject, Lambdas(context: ctx, thunks: rest)) } catch let e as EvalError { throw e } catch {
                     throw EvalError("\(error)", span: span)
                 }
             })

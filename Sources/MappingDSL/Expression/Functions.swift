@@ -16,10 +16,39 @@ public struct ArgumentError: Error, Sendable {
 public enum FunctionImplementation: Sendable {
     /// Evaluated arguments in, value out.
     case pure(@Sendable ([JSON], EvalContext) throws -> JSON)
+    /// One evaluated argument in, value out; a null argument gives null without a call. No
+    /// argument list is built: most calls in mappings are of this kind (`str`, `last_segment`).
+    case unary(@Sendable (JSON) throws -> JSON)
     /// The first argument evaluated, the others evaluated per element with `@` bound to it.
-    case lambda(@Sendable (JSON, [@Sendable (JSON) throws -> JSON]) throws -> JSON)
+    case lambda(@Sendable (JSON, Lambdas) throws -> JSON)
     /// Answered by the `ExpressionHost` of the context.
     case host
+}
+
+/// The per-element arguments of a call (`map(list, expr)`'s `expr`): `lambdas[0](item)`
+/// evaluates the first with `@` bound to the item. Nothing is allocated per call.
+public struct Lambdas: Sendable {
+    let context: EvalContext
+    let thunks: [@Sendable (EvalContext) throws -> JSON]
+
+    /// How many there are.
+    public var count: Int { thunks.count }
+
+    /// One of them.
+    public subscript(index: Int) -> Lambda { Lambda(context: context, thunk: thunks[index]) }
+}
+
+/// One per-element argument of a call, ready to evaluate on an element.
+public struct Lambda {
+    let context: EvalContext
+    let thunk: @Sendable (EvalContext) throws -> JSON
+
+    /// The argument evaluated with `@` bound to `item`.
+    public func callAsFunction(_ item: JSON) throws -> JSON {
+        var inner = context
+        inner.current = item
+        return try thunk(inner)
+    }
 }
 
 /// A function of the expression language: its signature, documentation and implementation.

@@ -113,6 +113,14 @@ public struct JSONObject: Sendable, Sequence {
         index = nil
     }
 
+    /// An object of distinct keys and their values (the parser's: it checks for repeated keys).
+    init(distinctKeys keys: [String], values: [JSON]) {
+        self.keys = keys
+        self.values = values
+        index = nil
+        if keys.count > Self.indexThreshold { rebuildIndex() }
+    }
+
     /// The number of members.
     public var count: Int { keys.count }
     /// `true` when the object has no members.

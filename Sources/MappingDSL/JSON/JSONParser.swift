@@ -43,6 +43,18 @@ public struct JSONParser {
         return try fallback.get()
     }
 
+    /// Parses one of many documents with buffers kept from the previous ones (the records of
+    /// a list, parsed one by one): their objects are built without growing arrays.
+    public static func parse<Bytes: Sequence>(_ bytes: Bytes, reusing scratch: inout JSONParseScratch, maxDepth: Int = defaultMaxDepth)
+        throws(JSONParseError) -> JSON where Bytes.Element == UInt8
+    {
+        let result: Result<JSON, JSONParseError>? = bytes.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(JSONParseError) -> JSON in try parse(buffer: buffer, maxDepth: maxDepth, scratch: &scratch) }
+        }
+        if let result { return try result.get() }
+        return try parse(Array(bytes), reusing: &scratch, maxDepth: maxDepth)
+    }
+
     /// Parses one JSON document from a string.
     public static func parse(_ text: String, maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> JSON {
         var text = text
@@ -56,7 +68,14 @@ public struct JSONParser {
     public static func parse(buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int = defaultMaxDepth) throws(JSONParseError)
         -> JSON
     {
+        var scratch = JSONParseScratch()
+        return try parse(buffer: buffer, maxDepth: maxDepth, scratch: &scratch)
+    }
+
+    static func parse(buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int, scratch: inout JSONParseScratch) throws(JSONParseError) -> JSON {
         var parser = JSONByteParser(buffer: buffer, maxDepth: maxDepth)
+        swap(&parser.reuse, &scratch)
+        defer { swap(&parser.reuse, &scratch) }
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
@@ -65,6 +84,15 @@ public struct JSONParser {
         }
         return value
     }
+}
+
+/// Buffers the parser gathers members and elements in, per nesting level: kept by a caller
+/// that parses many documents (`JSONParser.parse(_:reusing:)`).
+public struct JSONParseScratch: Sendable {
+    var keys: [[String]] = []
+    var values: [[JSON]] = []
+
+    public init() {}
 }
 
 let exactPowersOfTen: [Double] = [
@@ -78,6 +106,9 @@ struct JSONByteParser {
     let maxDepth: Int
     var pos = 0
     var scratch: [UInt8] = []
+    /// Members and elements gathered per nesting level, then copied once into arrays of the
+    /// exact size: no growth of each object's arrays as its members come.
+    var reuse = JSONParseScratch()
 
     init(buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
         self.buffer = buffer
@@ -154,12 +185,16 @@ struct JSONByteParser {
     mutating func parseObject(depth: Int) throws(JSONParseError) -> JSON {
         if depth > maxDepth { throw error("nesting deeper than \(maxDepth) levels") }
         pos += 1
-        var object = JSONObject()
         skipWhitespace()
         if pos < buffer.count, buffer[pos] == UInt8(ascii: "}") {
             pos += 1
-            return .object(object)
+            return .object(JSONObject())
         }
+        while reuse.keys.count <= depth { reuse.keys.append([]) }
+        while reuse.values.count <= depth { reuse.values.append([]) }
+        reuse.keys[depth].removeAll(keepingCapacity: true)
+        reuse.values[depth].removeAll(keepingCapacity: true)
+        var large: JSONObject?
         while true {
             guard pos < buffer.count else { throw error("unexpected end of input in an object") }
             guard buffer[pos] == UInt8(ascii: "\"") else {
@@ -173,8 +208,20 @@ struct JSONByteParser {
             pos += 1
             skipWhitespace()
             let value = try parseValue(depth: depth)
-            // A repeated name keeps the last value, in the first one's place.
-            object[key] = value
+            // A repeated name keeps the last value, in the first one's place. Past a few
+            // members, an object with an index finds repeats (a linear search would be quadratic).
+            if large != nil {
+                large?[key] = value
+            } else if let i = reuse.keys[depth].firstIndex(of: key) {
+                reuse.values[depth][i] = value
+            } else if reuse.keys[depth].count < 12 {
+                reuse.keys[depth].append(key)
+                reuse.values[depth].append(value)
+            } else {
+                var object = JSONObject(distinctKeys: copy(reuse.keys[depth]), values: copy(reuse.values[depth]))
+                object.append(key, value)
+                large = object
+            }
             skipWhitespace()
             guard pos < buffer.count else { throw error("unexpected end of input in an object") }
             let c = buffer[pos]
@@ -183,7 +230,9 @@ struct JSONByteParser {
                 skipWhitespace()
                 continue
             }
-            if c == UInt8(ascii: "}") { return .object(object) }
+            if c == UInt8(ascii: "}") {
+                return .object(large ?? JSONObject(distinctKeys: copy(reuse.keys[depth]), values: copy(reuse.values[depth])))
+            }
             throw error("unexpected \(describeByte(at: pos - 1)), expected ',' or '}'", at: pos - 1)
         }
     }
@@ -191,14 +240,16 @@ struct JSONByteParser {
     mutating func parseArray(depth: Int) throws(JSONParseError) -> JSON {
         if depth > maxDepth { throw error("nesting deeper than \(maxDepth) levels") }
         pos += 1
-        var array: [JSON] = []
         skipWhitespace()
         if pos < buffer.count, buffer[pos] == UInt8(ascii: "]") {
             pos += 1
-            return .array(array)
+            return .array([])
         }
+        while reuse.values.count <= depth { reuse.values.append([]) }
+        reuse.values[depth].removeAll(keepingCapacity: true)
         while true {
-            array.append(try parseValue(depth: depth))
+            let element = try parseValue(depth: depth)
+            reuse.values[depth].append(element)
             skipWhitespace()
             guard pos < buffer.count else { throw error("unexpected end of input in an array") }
             let c = buffer[pos]
@@ -207,9 +258,15 @@ struct JSONByteParser {
                 skipWhitespace()
                 continue
             }
-            if c == UInt8(ascii: "]") { return .array(array) }
+            if c == UInt8(ascii: "]") { return .array(copy(reuse.values[depth])) }
             throw error("unexpected \(describeByte(at: pos - 1)), expected ',' or ']'", at: pos - 1)
         }
+    }
+
+    /// A copy in storage of its own, of the exact size (`Array(array)` would share the
+    /// scratch's storage, and the scratch's next use would then allocate anew).
+    func copy<Element>(_ array: [Element]) -> [Element] {
+        array.withUnsafeBufferPointer { Array($0) }
     }
 
     @inline(__always)

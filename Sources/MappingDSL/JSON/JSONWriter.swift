@@ -12,10 +12,10 @@ public struct JSONWriter: Sendable {
         self.sortedKeys = sortedKeys
     }
 
-    /// The value as bytes.
-    public func bytes(_ value: JSON) -> [UInt8] {
+    /// The value as bytes; `capacity` is what to reserve (a guess at the size saves copies).
+    public func bytes(_ value: JSON, capacity: Int = 256) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(256)
+        out.reserveCapacity(capacity)
         write(value, into: &out)
         return out
     }
@@ -62,15 +62,18 @@ public struct JSONWriter: Sendable {
                 out.append(UInt8(ascii: "}"))
                 return
             }
-            var order = Array(o.keys.indices)
-            if sortedKeys { order.sort { o.keys[$0] < o.keys[$1] } }
-            for (n, i) in order.enumerated() {
+            func member(_ n: Int, _ i: Int) {
                 if n > 0 { out.append(UInt8(ascii: ",")) }
                 if pretty { newline(&out, indent + 1) }
                 JSONWriter.writeString(o.keys[i], into: &out)
                 out.append(UInt8(ascii: ":"))
                 if pretty { out.append(0x20) }
                 write(o.values[i], into: &out, indent: indent + 1)
+            }
+            if sortedKeys {
+                for (n, i) in o.keys.indices.sorted(by: { o.keys[$0] < o.keys[$1] }).enumerated() { member(n, i) }
+            } else {
+                for i in o.keys.indices { member(i, i) }
             }
             if pretty { newline(&out, indent) }
             out.append(UInt8(ascii: "}"))
