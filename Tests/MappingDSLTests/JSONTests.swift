@@ -125,6 +125,26 @@ struct JSONParserTests {
         #expect(value["a"] == .int(3))
     }
 
+    /// Past 12 members the parser finds repeats with an index; before, by a scan.
+    @Test func duplicateNamesInALargeObject() throws {
+        let members = (0..<20).map { "\"k\($0)\":\($0)" } + ["\"k3\":\"three\"", "\"k15\":\"fifteen\"", "\"z\":null"]
+        let value = try JSONParser.parse("{" + members.joined(separator: ",") + "}")
+        #expect(value.objectValue?.keys == (0..<20).map { "k\($0)" } + ["z"])
+        #expect(value["k3"] == "three")
+        #expect(value["k15"] == "fifteen")
+        #expect(value["k19"] == .int(19))
+    }
+
+    /// Many documents parsed with the same scratch: each one whole and its own, nested
+    /// objects and arrays included.
+    @Test func documentsParsedWithReusedBuffers() throws {
+        var scratch = JSONParseScratch()
+        let texts = [#"{"a":[1,{"b":2,"c":[3,4]}],"d":"x"}"#, #"[{"a":1},{"a":2,"a":3}]"#, #"{"e":{}}"#, #"{"a":[1,{"b":2,"c":[3,4]}],"d":"y"}"#]
+        let parsed = try texts.map { try JSONParser.parse(Array($0.utf8), reusing: &scratch) }
+        #expect(parsed == (try texts.map { try JSONParser.parse($0) }))
+        #expect(parsed.map { JSONWriter().string($0) } == [texts[0], #"[{"a":1},{"a":3}]"#, texts[2], texts[3]])
+    }
+
     @Test func largeObjectsKeepOrderAndLookups() throws {
         let members = (0..<100).map { "\"k\($0)\":\($0)" }.joined(separator: ",")
         let value = try JSONParser.parse("{" + members + "}")

@@ -160,6 +160,8 @@ public final class DependencyIndexWriter: Sendable {
         var derived: [String: Set<String>] = [:]
         var lines = 0
         var failed: String?
+        /// Lines not yet written: written 64 KB at a time (a record's lines are a few bytes).
+        var pending: [UInt8] = []
     }
 
     public let directory: String
@@ -194,25 +196,29 @@ public final class DependencyIndexWriter: Sendable {
         box = Locked(State(fd: fd))
     }
 
-    /// Appends text to the file.
+    /// Appends text to the file (buffered; `commit` writes the rest).
     func write(_ text: String, lines: Int) {
         guard !text.isEmpty else { return }
         box.withLock { s in
             guard s.fd >= 0, s.failed == nil else { return }
-            var bytes = Array(text.utf8)
-            var offset = 0
-            while offset < bytes.count {
-                let n = bytes.withUnsafeMutableBytes { Glibc.write(s.fd, $0.baseAddress?.advanced(by: offset), $0.count - offset) }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    s.failed = String(cString: strerror(errno))
-                    return
-                }
-                offset += n
-            }
-            bytes.removeAll()
+            s.pending.append(contentsOf: text.utf8)
             s.lines += lines
+            if s.pending.count >= 1 << 16 { Self.flush(&s) }
         }
+    }
+
+    private static func flush(_ s: inout State) {
+        var offset = 0
+        while offset < s.pending.count, s.failed == nil {
+            let n = s.pending.withUnsafeBytes { Glibc.write(s.fd, $0.baseAddress?.advanced(by: offset), $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                s.failed = String(cString: strerror(errno))
+                break
+            }
+            offset += n
+        }
+        s.pending.removeAll(keepingCapacity: true)
     }
 
     /// Records the lookups of one dependent record (also when it looked nothing up: it was
@@ -262,6 +268,7 @@ public final class DependencyIndexWriter: Sendable {
     public func commit() throws(RunFailure) -> Int {
         let (fd, failed, lines) = box.withLock { s in
             let f = s.fd
+            if f >= 0 && s.failed == nil { Self.flush(&s) }
             s.fd = -1
             return (f, s.failed, s.lines)
         }

@@ -21,7 +21,14 @@ public final class LookupCache: Sendable {
         var pinned: [String: [String: [UInt8]]] = [:]
         /// The ids of a keyed endpoint's records in reading order (`records_of`).
         var readOrder: [String: [String]] = [:]
+        /// Records parsed for lookups, kept while their serialized sizes stay within
+        /// `parsedBudget` (then all dropped): a record looked up again is not parsed again.
+        var parsed: [String: [String: JSON]] = [:]
+        var parsedBytes = 0
     }
+
+    /// 1 MB of serialized records, some 4 MB parsed.
+    static let parsedBudget = 1 << 20
 
     enum Answer {
         case found(JSON)
@@ -42,6 +49,7 @@ public final class LookupCache: Sendable {
 
     static func keep(_ id: String, _ bytes: [UInt8], endpoint: String, budget: Int, _ s: inout State) {
         if let old = s.records[endpoint]?[id] { s.bytes -= old.count }
+        if s.parsed[endpoint]?[id] != nil { s.parsed[endpoint]?[id] = nil }
         s.records[endpoint, default: [:]][id] = bytes
         // Only when there is a set: a modify of a missing entry allocates.
         if s.absent[endpoint] != nil { s.absent[endpoint]?.remove(id) }
@@ -117,6 +125,7 @@ public final class LookupCache: Sendable {
                     Self.keep(e.id, e.bytes, endpoint: endpoint, budget: budget, &s)
                 } else {
                     s.pinned[endpoint, default: [:]][e.id] = e.bytes
+                    if s.parsed[endpoint]?[e.id] != nil { s.parsed[endpoint]?[e.id] = nil }
                 }
             }
             s.keyIndex[endpoint] = index
@@ -134,8 +143,22 @@ public final class LookupCache: Sendable {
     }
 
     func answer(_ endpoint: String, _ id: String) -> Answer {
-        let (bytes, absent) = state.withLock { s in (s.pinned[endpoint]?[id] ?? s.records[endpoint]?[id], s.absent[endpoint]?.contains(id) == true) }
-        if let bytes, let r = try? JSONParser.parse(bytes) { return .found(r) }
+        let (memo, bytes, absent) = state.withLock { s -> (JSON?, [UInt8]?, Bool) in
+            if let r = s.parsed[endpoint]?[id] { return (r, nil, false) }
+            return (nil, s.pinned[endpoint]?[id] ?? s.records[endpoint]?[id], s.absent[endpoint]?.contains(id) == true)
+        }
+        if let memo { return .found(memo) }
+        if let bytes, let r = try? JSONParser.parse(bytes) {
+            state.withLock { s in
+                if s.parsedBytes + bytes.count > Self.parsedBudget {
+                    s.parsed = [:]
+                    s.parsedBytes = 0
+                }
+                s.parsed[endpoint, default: [:]][id] = r
+                s.parsedBytes += bytes.count
+            }
+            return .found(r)
+        }
         return absent ? .absent : .unknown
     }
 
@@ -220,11 +243,17 @@ public final class LookupMisses: Sendable {
 }
 
 /// The host functions of a mapping pass: answers from the cache, misses recorded (as null).
-struct LookupHost: ExpressionHost {
+final class LookupHost: ExpressionHost {
     let cache: LookupCache
     let misses: LookupMisses
     /// Records the ids looked up (for the dependency index), when set.
-    var trail: LookupTrail? = nil
+    let trail: LookupTrail?
+
+    init(cache: LookupCache, misses: LookupMisses, trail: LookupTrail? = nil) {
+        self.cache = cache
+        self.misses = misses
+        self.trail = trail
+    }
 
     func call(_ name: String, _ arguments: [JSON]) throws -> JSON {
         switch name {

@@ -14,7 +14,9 @@ public struct EvalError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Supplies functions that need the engine (lookups into other endpoints and the like).
-public protocol ExpressionHost: Sendable {
+/// A class: an `EvalContext` is copied for every element a lambda sees, and a reference is one
+/// count to keep, where a struct's fields are several.
+public protocol ExpressionHost: AnyObject, Sendable {
     /// Calls the host function `name` with evaluated arguments.
     func call(_ name: String, _ arguments: [JSON]) throws -> JSON
 }
