@@ -223,14 +223,16 @@ public final class DependencyIndexWriter: Sendable {
 
     /// Records the lookups of one dependent record (also when it looked nothing up: it was
     /// derived again, so its old lines go).
-    func record(endpoint: String, id: String, lookups: Set<LookupTrail.Entry>) {
+    func record(endpoint: String, id: String, lookups: [LookupTrail.Entry]) {
         var text = ""
         let dependent = DependencyIndex.escape(id)
-        for entry in lookups {
+        // Each lookup once, in the order first made.
+        var seen = Set<LookupTrail.Entry>(minimumCapacity: lookups.count)
+        for entry in lookups where seen.insert(entry).inserted {
             text += endpoint + "\t" + entry.endpoint + "\t" + DependencyIndex.escape(entry.id) + "\t" + dependent + "\n"
         }
         box.withLock { s in _ = s.derived[endpoint, default: []].insert(id) }
-        write(text, lines: lookups.count)
+        write(text, lines: seen.count)
     }
 
     /// Records that records were deleted: their old lines go.
@@ -311,11 +313,12 @@ final class LookupTrail: Sendable {
         var id: String
     }
 
-    private let entries = Locked<Set<Entry>>([])
+    /// In the order made, repeats included (the index writer drops them).
+    private let entries = Locked<[Entry]>([])
 
-    func add(_ endpoint: String, _ id: String) { _ = entries.withLock { $0.insert(Entry(endpoint: endpoint, id: id)) } }
+    func add(_ endpoint: String, _ id: String) { entries.withLock { $0.append(Entry(endpoint: endpoint, id: id)) } }
 
-    func take() -> Set<Entry> {
+    func take() -> [Entry] {
         entries.withLock { e in
             let out = e
             e = []

@@ -105,16 +105,16 @@ public final class ImportRun: Sendable {
         let ctx = context(extra)
         // The ids each record looks up, for the dependency index.
         let tracing = parent == nil && dependencies?.indexable.contains(endpoint) == true
-        var trails = [Set<LookupTrail.Entry>](repeating: [], count: tracing ? page.count : 0)
+        var trails = [[LookupTrail.Entry]](repeating: [], count: tracing ? page.count : 0)
         for mapping in definition.vertices where mapping.from == endpoint {
             let r = try await mapper.mapTracing(page, with: mapping, context: ctx, cache: cache, client: client, tracing: tracing)
-            for i in trails.indices { trails[i].formUnion(r.lookups[i]) }
+            for i in trails.indices { trails[i] += r.lookups[i] }
             try await pipeline.issues(r.issues)
             try await pipeline.vertices(r.objects, collection: mapping.collection)
         }
         for mapping in definition.edges where mapping.from == endpoint {
             let r = try await mapper.mapTracing(page, with: mapping, context: ctx, cache: cache, client: client, tracing: tracing)
-            for i in trails.indices { trails[i].formUnion(r.lookups[i]) }
+            for i in trails.indices { trails[i] += r.lookups[i] }
             try await pipeline.issues(r.issues)
             try await pipeline.edges(r.objects, collection: mapping.collection)
         }

@@ -309,7 +309,7 @@ extension Mapper {
 
     /// The same, and with `tracing` the ids each record looked up (by record index).
     func mapTracing(_ records: [JSON], with mapping: Mapping, context: EvalContext, cache: LookupCache, client: DatasourceClient?,
-                    tracing: Bool, rounds: Int = 4) async throws -> (objects: [JSONObject], issues: [MappingIssue], lookups: [Set<LookupTrail.Entry>])
+                    tracing: Bool, rounds: Int = 4) async throws -> (objects: [JSONObject], issues: [MappingIssue], lookups: [[LookupTrail.Entry]])
     {
         // Objects and issues of all records in one pair of arrays (where each record's start);
         // records whose lookups missed are mapped again after the fetch, into arrays of their own.
@@ -317,7 +317,7 @@ extension Mapper {
         var issues: [MappingIssue] = []
         var starts: [(objects: Int, issues: Int)] = []
         starts.reserveCapacity(records.count + 1)
-        var lookups = [Set<LookupTrail.Entry>](repeating: [], count: tracing ? records.count : 0)
+        var lookups = [[LookupTrail.Entry]](repeating: [], count: tracing ? records.count : 0)
         let trail = tracing ? LookupTrail() : nil
         guard let info = definition.catalogue[mapping.collection] else { return ([], [], lookups) }
         var misses = LookupMisses()
@@ -328,7 +328,7 @@ extension Mapper {
             let before = misses.count
             starts.append((objects.count, issues.count))
             map(records[i], with: mapping, info: info, context: ctx, into: &objects, issues: &issues)
-            if let trail { lookups[i].formUnion(trail.take()) }
+            if let trail { lookups[i] += trail.take() }
             if misses.count != before { again.append(i) }
         }
         starts.append((objects.count, issues.count))
@@ -344,7 +344,7 @@ extension Mapper {
                 let before = misses.count
                 var r: (objects: [JSONObject], issues: [MappingIssue]) = ([], [])
                 map(records[i], with: mapping, info: info, context: ctx, into: &r.objects, issues: &r.issues)
-                if let trail { lookups[i].formUnion(trail.take()) }
+                if let trail { lookups[i] += trail.take() }
                 redone[i] = r
                 if misses.count != before { next.append(i) }
             }
