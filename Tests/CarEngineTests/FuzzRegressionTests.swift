@@ -65,6 +65,18 @@ struct FuzzRegressionTests {
         #expect(!crlf.diagnostics.contains { $0.message.hasPrefix("line breaks") })
     }
 
+    /// FuzzDefinition: `\r\nformat:\0\n$1\n` had its error on line 2, column 8 (the NUL), where
+    /// the source's lines had "$1" as line 2: split by `Character`, `\r\n` is one grapheme that is
+    /// not `\n`, so the lines of a file with CRLF line breaks did not split there.
+    @Test func sourceLinesEndAtCRLFAsTheLoaderCountsThem() throws {
+        let result = DefinitionLoader.load(bytes: Array("\r\nformat:\u{0}\n$1\n".utf8), path: "t.yaml")
+        let d = try #require(result.diagnostics.first)
+        #expect(d.location == CarDefinition.SourceLocation(line: 2, column: 8))
+        #expect(result.source?.lines.map(String.init) == ["", "format:\u{0}", "$1", ""])
+        let text = SourceText(path: "t.yaml", text: "a: 1\r\nb: 2\nc: 3")
+        #expect(text.lines == ["a: 1", "b: 2", "c: 3"])
+    }
+
     /// FuzzXML: Foundation's XMLParser stops the process on an element name that is not UTF-8
     /// (`<nam\u{FF}...>`) and on a processing instruction without data (`<?m5ata?>`); such bodies
     /// are unparseable, not a crash.

@@ -108,10 +108,12 @@ public struct SourceText: Sendable {
     public let path: String
     public let lines: [Substring]
 
+    /// Lines end at `\n` or `\r\n`, as the loader counts them. Split by scalars: as a
+    /// `Character`, `\r\n` is one grapheme that is not `\n`.
     public init(path: String, text: String) {
         self.path = path
-        self.lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            line.last == "\r" ? line.dropLast() : line
+        self.lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            Substring(line.last == "\r" ? line.dropLast() : line)
         }
     }
 
