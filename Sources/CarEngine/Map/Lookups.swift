@@ -47,9 +47,14 @@ public final class LookupCache: Sendable {
         self.budget = budget
     }
 
+    /// A record kept anew is parsed anew. Looked up first: a modify of a missing entry allocates.
+    static func forgetParsed(_ id: String, endpoint: String, _ s: inout State) {
+        if s.parsed[endpoint]?[id] != nil { s.parsed[endpoint]?[id] = nil }
+    }
+
     static func keep(_ id: String, _ bytes: [UInt8], endpoint: String, budget: Int, _ s: inout State) {
         if let old = s.records[endpoint]?[id] { s.bytes -= old.count }
-        if s.parsed[endpoint]?[id] != nil { s.parsed[endpoint]?[id] = nil }
+        forgetParsed(id, endpoint: endpoint, &s)
         s.records[endpoint, default: [:]][id] = bytes
         // Only when there is a set: a modify of a missing entry allocates.
         if s.absent[endpoint] != nil { s.absent[endpoint]?.remove(id) }
@@ -125,7 +130,7 @@ public final class LookupCache: Sendable {
                     Self.keep(e.id, e.bytes, endpoint: endpoint, budget: budget, &s)
                 } else {
                     s.pinned[endpoint, default: [:]][e.id] = e.bytes
-                    if s.parsed[endpoint]?[e.id] != nil { s.parsed[endpoint]?[e.id] = nil }
+                    Self.forgetParsed(e.id, endpoint: endpoint, &s)
                 }
             }
             s.keyIndex[endpoint] = index

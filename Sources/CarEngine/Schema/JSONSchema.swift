@@ -205,18 +205,19 @@ public final class JSONSchema: Sendable {
                 plan.hasRequired = required.allSatisfy { o.keys.contains($0) }
             }
             if !plan.hasRequired { return false }
-            for i in plan.nodes.indices {
-                if let p = plan.nodes[i] {
-                    if !p.accepts(o.values[i]) { return false }
-                } else {
-                    switch additional {
-                    case .allowed: break
-                    case .forbidden: return false
-                    case .schema(let s): if !s.accepts(o.values[i]) { return false }
-                    }
-                }
-            }
+            for i in plan.nodes.indices where !acceptsMember(o.values[i], property: plan.nodes[i]) { return false }
             return acceptsCombinations(v)
+        }
+
+        /// Whether a member's value is valid: against its property's schema, or as an
+        /// additional property.
+        func acceptsMember(_ value: JSON, property p: Node?) -> Bool {
+            if let p { return p.accepts(value) }
+            switch additional {
+            case .allowed: return true
+            case .forbidden: return false
+            case .schema(let s): return s.accepts(value)
+            }
         }
 
         /// `allOf`, `anyOf`, `oneOf` and `not`.
@@ -250,15 +251,7 @@ public final class JSONSchema: Sendable {
             case .object(let o):
                 for r in required where o[r] == nil { return false }
                 for (k, value) in o {
-                    if let p = property(k) {
-                        if !p.accepts(value) { return false }
-                    } else {
-                        switch additional {
-                        case .allowed: break
-                        case .forbidden: return false
-                        case .schema(let s): if !s.accepts(value) { return false }
-                        }
-                    }
+                    if !acceptsMember(value, property: property(k)) { return false }
                     if let propertyNames, !propertyNames.accepts(.string(k)) { return false }
                 }
             case .array(let a):
