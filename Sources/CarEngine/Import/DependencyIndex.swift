@@ -57,8 +57,15 @@ public enum DependencyIndex {
 
     /// Text of an id in a line: tab, newline and `%` percent-encoded.
     static func escape(_ s: String) -> String {
-        guard s.contains(where: { $0 == "\t" || $0 == "\n" || $0 == "%" || $0 == "\r" }) else { return s }
+        guard s.utf8.contains(where: needsEscape) else { return s }
         return s.replacing("%", with: "%25").replacing("\t", with: "%09").replacing("\n", with: "%0A").replacing("\r", with: "%0D")
+    }
+
+    private static func needsEscape(_ c: UInt8) -> Bool { c == 0x09 || c == 0x0A || c == 0x25 || c == 0x0D }
+
+    /// `escape(s)`'s bytes, appended (no string built when nothing needs escaping).
+    static func appendEscaped(_ s: String, to out: inout [UInt8]) {
+        if s.utf8.contains(where: needsEscape) { out.append(contentsOf: escape(s).utf8) } else { out.append(contentsOf: s.utf8) }
     }
 
     static func unescape(_ s: Substring) -> String {
@@ -224,15 +231,33 @@ public final class DependencyIndexWriter: Sendable {
     /// Records the lookups of one dependent record (also when it looked nothing up: it was
     /// derived again, so its old lines go).
     func record(endpoint: String, id: String, lookups: [LookupTrail.Entry]) {
-        var text = ""
-        let dependent = DependencyIndex.escape(id)
-        // Each lookup once, in the order first made.
-        var seen = Set<LookupTrail.Entry>(minimumCapacity: lookups.count)
-        for entry in lookups where seen.insert(entry).inserted {
-            text += endpoint + "\t" + entry.endpoint + "\t" + DependencyIndex.escape(entry.id) + "\t" + dependent + "\n"
+        // Each lookup once, in the order first made (a short trail is searched, a long one hashed).
+        var unique = lookups
+        if lookups.count > 1 {
+            unique.removeAll(keepingCapacity: true)
+            if lookups.count <= 16 {
+                for entry in lookups where !unique.contains(entry) { unique.append(entry) }
+            } else {
+                var seen = Set<LookupTrail.Entry>(minimumCapacity: lookups.count)
+                for entry in lookups where seen.insert(entry).inserted { unique.append(entry) }
+            }
         }
-        box.withLock { s in _ = s.derived[endpoint, default: []].insert(id) }
-        write(text, lines: seen.count)
+        box.withLock { s in
+            _ = s.derived[endpoint, default: []].insert(id)
+            guard !unique.isEmpty, s.fd >= 0, s.failed == nil else { return }
+            for entry in unique {
+                DependencyIndex.appendEscaped(endpoint, to: &s.pending)
+                s.pending.append(0x09)
+                DependencyIndex.appendEscaped(entry.endpoint, to: &s.pending)
+                s.pending.append(0x09)
+                DependencyIndex.appendEscaped(entry.id, to: &s.pending)
+                s.pending.append(0x09)
+                DependencyIndex.appendEscaped(id, to: &s.pending)
+                s.pending.append(0x0A)
+            }
+            s.lines += unique.count
+            if s.pending.count >= 1 << 16 { Self.flush(&s) }
+        }
     }
 
     /// Records that records were deleted: their old lines go.

@@ -33,6 +33,8 @@ struct CollectionCheck {
     /// Fields CAR derives from `_key` (vertices of key collections), filled in the validated copy.
     let derived: [String]?
     var plan = JSONSchema.MemberPlan()
+    /// The validated copy of an object that lacks derived fields: storage reused across objects.
+    var withDerived = JSONObject()
 
     init(schema: JSONSchema?, derived: [String]?) {
         self.schema = schema
@@ -42,9 +44,10 @@ struct CollectionCheck {
     mutating func problems(_ object: JSONObject, asSent: Bool) -> [JSONSchema.Failure] {
         guard let schema else { return [] }
         if asSent, let derived, let key = object["_key"], derived.contains(where: { object[$0] == nil }) {
-            var copy = object
-            for field in derived where copy[field] == nil { copy[field] = key }
-            return schema.validate(copy, plan: &plan)
+            withDerived.removeAll(keepingCapacity: true)
+            for m in object.members { withDerived.append(m.key, m.value) }
+            for field in derived where withDerived[field] == nil { withDerived.append(field, key) }
+            return schema.validate(withDerived, plan: &plan)
         }
         return schema.validate(object, plan: &plan)
     }

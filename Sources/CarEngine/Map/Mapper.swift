@@ -101,9 +101,7 @@ public struct Mapper: Sendable {
         }
         itemLoop: for (position, item) in items.enumerated() {
             ctx.current = item
-            if !combinations.isEmpty {
-                for (i, v) in combinations[position].enumerated() { ctx.variables[mapping.levels[i].slot] = v }
-            }
+            if !combinations.isEmpty { Self.bind(combinations[position], of: mapping.levels, in: &ctx) }
             if let when = mapping.when {
                 do {
                     switch try when.evaluate(ctx) {
@@ -151,6 +149,13 @@ public struct Mapper: Sendable {
             }
             out.append(object)
         }
+    }
+
+    /// Sets the fan-out levels' variables. Not inlined: inlined, the optimizer made the
+    /// context's variables unique before every item of every mapping (a copy per object).
+    @inline(never)
+    static func bind(_ combination: [JSON], of levels: [FanOutLevel], in ctx: inout EvalContext) {
+        for (i, v) in combination.enumerated() { ctx.variables[levels[i].slot] = v }
     }
 
     func recordIdentity(_ record: JSON, mapping: Mapping, context: EvalContext) -> String? {

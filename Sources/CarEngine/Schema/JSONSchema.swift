@@ -199,13 +199,14 @@ public final class JSONSchema: Sendable {
             let v = JSON.object(o)
             guard ref == nil, enumValues == nil, const == nil, propertyNames == nil else { return accepts(v) }
             if let typeMask, !typeMask.admits(v) { return false }
-            if plan.keys != o.keys {
+            let members = o.members
+            if !o.hasKeys(plan.keys) {
                 plan.keys = o.keys
-                plan.nodes = o.keys.map { property($0) }
-                plan.hasRequired = required.allSatisfy { o.keys.contains($0) }
+                plan.nodes = plan.keys.map { property($0) }
+                plan.hasRequired = required.allSatisfy { o.position(of: $0) != nil }
             }
             if !plan.hasRequired { return false }
-            for i in plan.nodes.indices where !acceptsMember(o.values[i], property: plan.nodes[i]) { return false }
+            for i in plan.nodes.indices where !acceptsMember(members[i].value, property: plan.nodes[i]) { return false }
             return acceptsCombinations(v)
         }
 

@@ -63,6 +63,21 @@ private struct Checker {
                 if path.root == .document { return (.any, { ctx in ctx.document }) }
                 return (.any, { ctx in ctx.current })
             }
+            if let names = path.memberNames {
+                // `$.a`, `@.a.b`: member lookups, without walking the path's segments.
+                let fromDocument = path.root == .document
+                if names.count == 1, let name = names.first {
+                    return (.any, { ctx in (fromDocument ? ctx.document : ctx.current)[name] ?? .null })
+                }
+                return (.any, { ctx in
+                    var node = fromDocument ? ctx.document : ctx.current
+                    for name in names {
+                        guard let next = node[name] else { return .null }
+                        node = next
+                    }
+                    return node
+                })
+            }
             if path.isSingular {
                 return (.any, { ctx in path.selectOne(document: ctx.document, current: ctx.current) ?? .null })
             }

@@ -88,48 +88,69 @@ extension JSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Express
 
 /// A JSON object that keeps its members in insertion order. Looking a key up is a linear scan
 /// for small objects and a hash lookup once an object has more than a few members.
+///
+/// The members are one array of key-value pairs: building an object allocates once, and copying
+/// one counts one reference (two parallel arrays cost two of each; measured in
+/// docs/performance.md).
 public struct JSONObject: Sendable, Sequence {
-    /// The keys, in insertion order.
-    public private(set) var keys: [String]
-    /// The values, parallel to `keys`.
-    public private(set) var values: [JSON]
+    /// One member: a key and its value.
+    public struct Member: Sendable, Hashable {
+        public var key: String
+        public var value: JSON
+
+        public init(_ key: String, _ value: JSON) {
+            self.key = key
+            self.value = value
+        }
+    }
+
+    /// The members, in insertion order.
+    public private(set) var members: [Member]
     private var index: [String: Int]?
 
     private static let indexThreshold = 12
 
     /// An empty object.
     public init() {
-        keys = []
-        values = []
+        members = []
         index = nil
     }
 
     /// An empty object with room for `capacity` members.
     public init(minimumCapacity capacity: Int) {
-        keys = []
-        values = []
-        keys.reserveCapacity(capacity)
-        values.reserveCapacity(capacity)
+        members = []
+        members.reserveCapacity(capacity)
         index = nil
     }
 
-    /// An object of distinct keys and their values (the parser's: it checks for repeated keys).
-    init(distinctKeys keys: [String], values: [JSON]) {
-        self.keys = keys
-        self.values = values
+    /// An object of members with distinct keys (the parser's: it checks for repeated keys).
+    init(distinctMembers members: [Member]) {
+        self.members = members
         index = nil
-        if keys.count > Self.indexThreshold { rebuildIndex() }
+        if members.count > Self.indexThreshold { rebuildIndex() }
     }
+
+    /// The keys, in insertion order (a new array: loops over members read `members`).
+    public var keys: [String] { members.map(\.key) }
+    /// The values, parallel to `keys` (a new array).
+    public var values: [JSON] { members.map(\.value) }
 
     /// The number of members.
-    public var count: Int { keys.count }
+    public var count: Int { members.count }
     /// `true` when the object has no members.
-    public var isEmpty: Bool { keys.isEmpty }
+    public var isEmpty: Bool { members.isEmpty }
+
+    /// `true` when the object's keys are `keys`, in that order.
+    public func hasKeys(_ keys: [String]) -> Bool {
+        guard keys.count == members.count else { return false }
+        for i in members.indices where members[i].key != keys[i] { return false }
+        return true
+    }
 
     /// The position of `key`, or `nil`.
     public func position(of key: String) -> Int? {
         if let index { return index[key] }
-        for i in keys.indices where keys[i] == key { return i }
+        for i in members.indices where members[i].key == key { return i }
         return nil
     }
 
@@ -138,18 +159,17 @@ public struct JSONObject: Sendable, Sequence {
     public subscript(key: String) -> JSON? {
         get {
             guard let i = position(of: key) else { return nil }
-            return values[i]
+            return members[i].value
         }
         set {
             if let newValue {
                 if let i = position(of: key) {
-                    values[i] = newValue
+                    members[i].value = newValue
                 } else {
                     append(key, newValue)
                 }
             } else if let i = position(of: key) {
-                keys.remove(at: i)
-                values.remove(at: i)
+                members.remove(at: i)
                 if index != nil { rebuildIndex() }
             }
         }
@@ -158,34 +178,38 @@ public struct JSONObject: Sendable, Sequence {
     /// Appends a member without checking for an existing one with the same key. Callers that
     /// cannot rule out duplicates use the subscript.
     public mutating func append(_ key: String, _ value: JSON) {
-        keys.append(key)
-        values.append(value)
+        members.append(Member(key, value))
         if index != nil {
-            index?[key] = keys.count - 1
-        } else if keys.count > Self.indexThreshold {
+            index?[key] = members.count - 1
+        } else if members.count > Self.indexThreshold {
             rebuildIndex()
         }
     }
 
+    /// Removes every member; with `keepingCapacity`, the storage stays for the next members.
+    public mutating func removeAll(keepingCapacity: Bool = false) {
+        members.removeAll(keepingCapacity: keepingCapacity)
+        index = nil
+    }
+
     private mutating func rebuildIndex() {
-        var built = [String: Int](minimumCapacity: keys.count)
-        for (i, k) in keys.enumerated() { built[k] = i }
+        var built = [String: Int](minimumCapacity: members.count)
+        for (i, m) in members.enumerated() { built[m.key] = i }
         index = built
     }
 
     /// Iterates members as `(key, value)` pairs in insertion order.
-    public func makeIterator() -> Iterator { Iterator(keys: keys, values: values) }
+    public func makeIterator() -> Iterator { Iterator(members: members) }
 
     /// The members in insertion order (a concrete iterator: no allocation, no indirect calls).
     public struct Iterator: IteratorProtocol {
-        let keys: [String]
-        let values: [JSON]
+        let members: [Member]
         var i = 0
 
         public mutating func next() -> (key: String, value: JSON)? {
-            guard i < keys.count else { return nil }
+            guard i < members.count else { return nil }
             defer { i += 1 }
-            return (keys[i], values[i])
+            return (members[i].key, members[i].value)
         }
     }
 }
@@ -194,9 +218,9 @@ extension JSONObject: Hashable {
     /// Objects are equal when they have the same members, in any order.
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         guard lhs.count == rhs.count else { return false }
-        if lhs.keys == rhs.keys { return lhs.values == rhs.values }
-        for i in lhs.keys.indices {
-            guard let other = rhs[lhs.keys[i]], other == lhs.values[i] else { return false }
+        if lhs.members == rhs.members { return true }
+        for m in lhs.members {
+            guard let other = rhs[m.key], other == m.value else { return false }
         }
         return true
     }
@@ -204,10 +228,10 @@ extension JSONObject: Hashable {
     public func hash(into hasher: inout Hasher) {
         // Order-independent: the sum of the members' own hashes.
         var sum = 0
-        for i in keys.indices {
+        for m in members {
             var h = Hasher()
-            h.combine(keys[i])
-            h.combine(values[i])
+            h.combine(m.key)
+            h.combine(m.value)
             sum = sum &+ h.finalize()
         }
         hasher.combine(count)

@@ -89,7 +89,7 @@ public struct JSONParser {
 /// Buffers the parser gathers members and elements in, per nesting level: kept by a caller
 /// that parses many documents (`JSONParser.parse(_:reusing:)`).
 public struct JSONParseScratch: Sendable {
-    var keys: [[String]] = []
+    var members: [[JSONObject.Member]] = []
     var values: [[JSON]] = []
 
     public init() {}
@@ -190,10 +190,8 @@ struct JSONByteParser {
             pos += 1
             return .object(JSONObject())
         }
-        while reuse.keys.count <= depth { reuse.keys.append([]) }
-        while reuse.values.count <= depth { reuse.values.append([]) }
-        reuse.keys[depth].removeAll(keepingCapacity: true)
-        reuse.values[depth].removeAll(keepingCapacity: true)
+        while reuse.members.count <= depth { reuse.members.append([]) }
+        reuse.members[depth].removeAll(keepingCapacity: true)
         var large: JSONObject?
         while true {
             guard pos < buffer.count else { throw error("unexpected end of input in an object") }
@@ -212,13 +210,12 @@ struct JSONByteParser {
             // members, an object with an index finds repeats (a linear search would be quadratic).
             if large != nil {
                 large?[key] = value
-            } else if let i = reuse.keys[depth].firstIndex(of: key) {
-                reuse.values[depth][i] = value
-            } else if reuse.keys[depth].count < 12 {
-                reuse.keys[depth].append(key)
-                reuse.values[depth].append(value)
+            } else if let i = reuse.members[depth].firstIndex(where: { $0.key == key }) {
+                reuse.members[depth][i].value = value
+            } else if reuse.members[depth].count < 12 {
+                reuse.members[depth].append(JSONObject.Member(key, value))
             } else {
-                var object = JSONObject(distinctKeys: copy(reuse.keys[depth]), values: copy(reuse.values[depth]))
+                var object = JSONObject(distinctMembers: copy(reuse.members[depth]))
                 object.append(key, value)
                 large = object
             }
@@ -231,7 +228,7 @@ struct JSONByteParser {
                 continue
             }
             if c == UInt8(ascii: "}") {
-                return .object(large ?? JSONObject(distinctKeys: copy(reuse.keys[depth]), values: copy(reuse.values[depth])))
+                return .object(large ?? JSONObject(distinctMembers: copy(reuse.members[depth])))
             }
             throw error("unexpected \(describeByte(at: pos - 1)), expected ',' or '}'", at: pos - 1)
         }

@@ -62,18 +62,19 @@ public struct JSONWriter: Sendable {
                 out.append(UInt8(ascii: "}"))
                 return
             }
+            let members = o.members
             func member(_ n: Int, _ i: Int) {
                 if n > 0 { out.append(UInt8(ascii: ",")) }
                 if pretty { newline(&out, indent + 1) }
-                JSONWriter.writeString(o.keys[i], into: &out)
+                JSONWriter.writeString(members[i].key, into: &out)
                 out.append(UInt8(ascii: ":"))
                 if pretty { out.append(0x20) }
-                write(o.values[i], into: &out, indent: indent + 1)
+                write(members[i].value, into: &out, indent: indent + 1)
             }
             if sortedKeys {
-                for (n, i) in o.keys.indices.sorted(by: { o.keys[$0] < o.keys[$1] }).enumerated() { member(n, i) }
+                for (n, i) in members.indices.sorted(by: { members[$0].key < members[$1].key }).enumerated() { member(n, i) }
             } else {
-                for i in o.keys.indices { member(i, i) }
+                for i in members.indices { member(i, i) }
             }
             if pretty { newline(&out, indent) }
             out.append(UInt8(ascii: "}"))

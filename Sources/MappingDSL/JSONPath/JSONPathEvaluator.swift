@@ -1,8 +1,42 @@
 extension JSONPath {
+    /// The member names of a path made only of single names (`$.a.b`), or `nil`.
+    public var memberNames: [String]? {
+        var names: [String] = []
+        for segment in segments {
+            guard case .child(let selectors) = segment, selectors.count == 1, case .name(let name) = selectors[0] else { return nil }
+            names.append(name)
+        }
+        return names
+    }
+
     /// The nodes the query selects, in document order. `document` is `$`, `current` is `@`.
     public func select(document: JSON, current: JSON) -> [JSON] {
-        var nodes = [root == .document ? document : current]
-        for segment in segments {
+        // Singular segments first, node by node; a last `[*]` over an array is the array
+        // itself (shared, not copied): `$.vulnerabilities[*]` builds no array.
+        var node = root == .document ? document : current
+        var first = 0
+        prefix: while first < segments.count {
+            guard case .child(let selectors) = segments[first], selectors.count == 1 else { break }
+            switch selectors[0] {
+            case .name(let name):
+                guard case .object(let o) = node, let v = o[name] else { return [] }
+                node = v
+            case .index(let i):
+                guard case .array(let a) = node else { return [] }
+                let j = i < 0 ? a.count + i : i
+                guard j >= 0 && j < a.count else { return [] }
+                node = a[j]
+            case .wildcard:
+                if first == segments.count - 1, case .array(let a) = node { return a }
+                break prefix
+            default:
+                break prefix
+            }
+            first += 1
+        }
+        if first == segments.count { return [node] }
+        var nodes = [node]
+        for segment in segments[first...] {
             var next: [JSON] = []
             switch segment {
             case .child(let selectors):
@@ -50,7 +84,7 @@ extension JSONPath {
         body(node)
         switch node {
         case .array(let a): for e in a { visitDescendants(e, body) }
-        case .object(let o): for v in o.values { visitDescendants(v, body) }
+        case .object(let o): for m in o.members { visitDescendants(m.value, body) }
         default: break
         }
     }
@@ -62,7 +96,7 @@ extension JSONPath {
         case .wildcard:
             switch node {
             case .array(let a): out.append(contentsOf: a)
-            case .object(let o): out.append(contentsOf: o.values)
+            case .object(let o): for m in o.members { out.append(m.value) }
             default: break
             }
         case .index(let i):
@@ -79,7 +113,7 @@ extension JSONPath {
             case .array(let a):
                 for e in a where filter.test(current: e, document: document) { out.append(e) }
             case .object(let o):
-                for v in o.values where filter.test(current: v, document: document) { out.append(v) }
+                for m in o.members where filter.test(current: m.value, document: document) { out.append(m.value) }
             default: break
             }
         }
