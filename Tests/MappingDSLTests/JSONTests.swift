@@ -243,3 +243,54 @@ struct JSONRoundTripTests {
         }
     }
 }
+
+@Suite("JSON writer: strings")
+struct JSONWriterStringTests {
+    /// The escapes RFC 8259 requires, one byte at a time: the reference the writer's
+    /// eight-bytes-at-a-time scan must agree with.
+    static func escapedOneByOne(_ s: String) -> String {
+        var out = "\""
+        for b in s.utf8 {
+            switch b {
+            case 0x22: out += "\\\""
+            case 0x5C: out += "\\\\"
+            case 0x0A: out += "\\n"
+            case 0x0D: out += "\\r"
+            case 0x09: out += "\\t"
+            case 0x08: out += "\\b"
+            case 0x0C: out += "\\f"
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef")
+                out += "\\u00" + String(hex[Int(b >> 4)]) + String(hex[Int(b & 0xF)])
+            default: out += String(decoding: [b], as: UTF8.self)
+            }
+        }
+        return out + "\""
+    }
+
+    @Test func everyByteThatNeedsEscapingIsEscapedAtEveryPositionOfAWord() {
+        let specials: [UInt8] = Array(0..<0x20) + [0x22, 0x5C]
+        // Neighbours that sit next to the specials' values: a borrow in the scan must not hide them.
+        let fillers: [UInt8] = [0x20, 0x21, 0x23, 0x5B, 0x5D, 0x61, 0x7F]
+        for special in specials {
+            for filler in fillers {
+                for length in [1, 7, 8, 9, 15, 16, 17, 24] {
+                    for position in 0..<length {
+                        var bytes = [UInt8](repeating: filler, count: length)
+                        bytes[position] = special
+                        let s = String(decoding: bytes, as: UTF8.self)
+                        let written = JSONWriter().string(.string(s))
+                        #expect(written == Self.escapedOneByOne(s), "byte \(special) at \(position) of \(length)")
+                        #expect((try? JSONParser.parse(written)) == .string(s))
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func textWithoutEscapesAndMultiByteCharactersIsCopiedAsIs() {
+        for s in ["", "a", "abcdefgh", "abcdefghi", "http://127.0.0.1:8000/assets/123/", "Grüße aus Zürich — ✓ 日本語 🎉", String(repeating: "é", count: 40)] {
+            #expect(JSONWriter().string(.string(s)) == "\"" + s + "\"")
+        }
+    }
+}

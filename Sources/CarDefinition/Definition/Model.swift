@@ -2,11 +2,29 @@ import MappingDSL
 
 /// A compiled expression with the place it came from.
 public struct Expr: Sendable {
-    public let compiled: CompiledExpression
-    public let span: SourceSpan
+    /// The expression and where it is, in one object: an `Expr` is copied wherever a mapping's
+    /// field is read, and then counts one reference.
+    final class Storage: Sendable {
+        let compiled: CompiledExpression
+        let span: SourceSpan
+
+        init(compiled: CompiledExpression, span: SourceSpan) {
+            self.compiled = compiled
+            self.span = span
+        }
+    }
+
+    private let storage: Storage
+
+    public init(compiled: CompiledExpression, span: SourceSpan) {
+        storage = Storage(compiled: compiled, span: span)
+    }
+
+    public var compiled: CompiledExpression { storage.compiled }
+    public var span: SourceSpan { storage.span }
 
     /// Evaluates it.
-    public func evaluate(_ context: EvalContext) throws(EvalError) -> JSON { try compiled.evaluate(context) }
+    public func evaluate(_ context: EvalContext) throws(EvalError) -> JSON { try storage.compiled.evaluate(context) }
 }
 
 /// Text with `${expression}` parts.

@@ -30,7 +30,7 @@ struct EdgeBuffer {
     var count: Int { entries.count + spilled }
 
     mutating func add(_ object: JSONObject, collection: String) throws {
-        if entries.count < limit && file == nil {
+        if entries.count < limit {
             if entries.isEmpty {
                 // Room for the limit's edges at a typical size, at once: no copies as it grows.
                 arena.reserveCapacity(min(limit, 1 << 20) * 128)
@@ -42,17 +42,17 @@ struct EdgeBuffer {
             entries.append((index, start..<arena.count))
             return
         }
+        // Past the limit, the rest go to the file; the first `limit` stay where they are and
+        // are taken first, so the order is kept without writing them out again.
         if file == nil {
             let p = directory + "/car-edges-\(getpid())-\(WallClock.nowMs()).jsonl"
             guard let f = fopen(p, "w+") else {
                 throw RunFailure(.general, "cannot write edges to '\(p)': \(String(cString: strerror(errno)))")
             }
+            // A large stdio buffer: one write(2) per megabyte, not per 4 KB.
+            setvbuf(f, nil, _IOFBF, Self.fileChunk)
             file = f
             path = p
-            // Move what is in memory too, so that order is kept.
-            for e in entries { try writeLine(e.collection, arena[e.range]) }
-            entries = []
-            arena = []
         }
         // One line buffer for every spilled edge: no allocation per edge.
         line.removeAll(keepingCapacity: true)
@@ -63,21 +63,14 @@ struct EdgeBuffer {
         try writeLine()
     }
 
+    /// The spill file's unit of writing and reading.
+    static let fileChunk = 1 << 20
+
     mutating func index(of collection: String) -> Int {
         if let i = collectionIndex[collection] { return i }
         collections.append(collection)
         collectionIndex[collection] = collections.count - 1
         return collections.count - 1
-    }
-
-    /// A spilled line is "<collection index> <object>\n".
-    private mutating func writeLine(_ collection: Int, _ object: ArraySlice<UInt8>) throws {
-        line.removeAll(keepingCapacity: true)
-        JSONWriter.writeInt(Int64(collection), into: &line)
-        line.append(0x20)
-        line += object
-        line.append(0x0A)
-        try writeLine()
     }
 
     private mutating func writeLine() throws {
@@ -87,43 +80,69 @@ struct EdgeBuffer {
     }
 
     var readIndex = 0
+    /// The window of the spill file being read, and where its unread part starts.
     var pending: [UInt8] = []
     var pendingStart = 0
     var rewound = false
 
     /// The next edges as serialized objects, in the order added (at most `n`); empty when all
     /// were taken. No parse and no second serialization on the way to an envelope.
-    /// Each edge comes with its collection's index in `collections`.
+    /// Each edge comes with its collection's index in `collections`: first those in memory,
+    /// then those spilled.
     mutating func takeRaw(_ n: Int) -> [(collection: Int, bytes: ArraySlice<UInt8>)] {
-        guard let f = file else {
+        if readIndex < entries.count {
             let end = min(readIndex + n, entries.count)
             defer { readIndex = end }
             return entries[readIndex..<end].map { ($0.collection, arena[$0.range]) }
         }
+        guard let f = file else { return [] }
         if !rewound {
             fflush(f)
             rewind(f)
             rewound = true
         }
         var out: [(collection: Int, bytes: ArraySlice<UInt8>)] = []
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while out.count < n {
             if let newline = pending[pendingStart...].firstIndex(of: 0x0A) {
                 // A spilled line is "<collection index> <object>".
                 let line = pending[pendingStart..<newline]
                 pendingStart = newline + 1
-                if let space = line.firstIndex(of: 0x20), let index = Int(String(decoding: line[..<space], as: UTF8.self)), index < collections.count {
+                if let space = line.firstIndex(of: 0x20), let index = Self.decimal(line[..<space]), index < collections.count {
                     out.append((index, line[(space + 1)...]))
                 }
                 continue
             }
-            pending.removeSubrange(0..<pendingStart)
+            // A new window: the unfinished line, then the next chunk of the file. The edges
+            // handed out keep the old window; it is not copied.
+            let tail = pending.count - pendingStart
+            var read = 0
+            let window = [UInt8](unsafeUninitializedCapacity: tail + Self.fileChunk) { buffer, initialized in
+                guard let base = buffer.baseAddress else {
+                    initialized = 0
+                    return
+                }
+                pending.withUnsafeBufferPointer { old in
+                    if let from = old.baseAddress, tail > 0 { base.update(from: from + pendingStart, count: tail) }
+                }
+                read = fread(base + tail, 1, Self.fileChunk, f)
+                initialized = tail + read
+            }
+            pending = window
             pendingStart = 0
-            let count = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
-            if count == 0 { break }
-            pending += buffer[0..<count]
+            if read == 0 { break }
         }
         return out
+    }
+
+    /// The non-negative decimal number of the bytes, or `nil`.
+    static func decimal(_ bytes: ArraySlice<UInt8>) -> Int? {
+        guard !bytes.isEmpty, bytes.count < 10 else { return nil }
+        var value = 0
+        for b in bytes {
+            guard b >= 0x30 && b <= 0x39 else { return nil }
+            value = value * 10 + Int(b - 0x30)
+        }
+        return value
     }
 
     /// Closes and removes the spill file unless asked to keep it.

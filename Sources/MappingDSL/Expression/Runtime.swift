@@ -95,28 +95,56 @@ public struct Scope: Sendable {
 
 /// A compiled expression: checked once, evaluated many times.
 public struct CompiledExpression: Sendable {
+    /// What a compiled expression holds, in one object: copying an expression (as every
+    /// field of every mapped object does) counts one reference, not one per part.
+    final class Storage: Sendable {
+        let source: String
+        let type: TypeSet
+        let variables: Set<String>
+        let functions: Set<String>
+        let readsDocument: Bool
+        let constant: JSON?
+        let run: Thunk
+
+        init(source: String, type: TypeSet, variables: Set<String>, functions: Set<String>, readsDocument: Bool, constant: JSON?, run: @escaping Thunk) {
+            self.source = source
+            self.type = type
+            self.variables = variables
+            self.functions = functions
+            self.readsDocument = readsDocument
+            self.constant = constant
+            self.run = run
+        }
+    }
+
+    let storage: Storage
+
+    init(source: String, type: TypeSet, variables: Set<String>, functions: Set<String>, readsDocument: Bool, constant: JSON?, run: @escaping Thunk) {
+        storage = Storage(source: source, type: type, variables: variables, functions: functions, readsDocument: readsDocument,
+                          constant: constant, run: run)
+    }
+
     /// The text it was compiled from.
-    public let source: String
+    public var source: String { storage.source }
     /// Its static type.
-    public let type: TypeSet
+    public var type: TypeSet { storage.type }
     /// The variables it names.
-    public let variables: Set<String>
+    public var variables: Set<String> { storage.variables }
     /// The functions it calls.
-    public let functions: Set<String>
+    public var functions: Set<String> { storage.functions }
     /// Whether it reads `$`.
-    public let readsDocument: Bool
+    public var readsDocument: Bool { storage.readsDocument }
     /// Its value, when it is a constant.
-    public let constant: JSON?
-    let run: Thunk
+    public var constant: JSON? { storage.constant }
 
     /// Evaluates the expression.
     public func evaluate(_ context: EvalContext) throws(EvalError) -> JSON {
         do {
-            return try run(context)
+            return try storage.run(context)
         } catch let error as EvalError {
             throw error
         } catch {
-            throw EvalError("\(error)", span: Span(0, source.utf8.count))
+            throw EvalError("\(error)", span: Span(0, storage.source.utf8.count))
         }
     }
 }

@@ -112,13 +112,38 @@ public struct JSONWriter: Sendable {
 
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
+    /// Whether any of eight bytes may be a control character, a quote or a backslash (never
+    /// `false` when one is; `true` can be a false alarm, and the bytes are then looked at one
+    /// by one).
+    @inline(__always)
+    static func mayNeedEscape(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let high: UInt64 = 0x8080_8080_8080_8080
+        let control = (w &- ones &* 0x20) & ~w & high
+        let q = w ^ (ones &* 0x22)
+        let quote = (q &- ones) & ~q & high
+        let b = w ^ (ones &* 0x5C)
+        let backslash = (b &- ones) & ~b & high
+        return (control | quote | backslash) != 0
+    }
+
     /// Appends `s` as a JSON string literal, escaping what RFC 8259 requires.
     public static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var s = s
         s.withUTF8 { bytes in
+            // Eight bytes at a time while none needs escaping (most strings: all of them).
+            var clean = 0
+            if let base = bytes.baseAddress {
+                let raw = UnsafeRawPointer(base)
+                while clean + 8 <= bytes.count && !mayNeedEscape(raw.loadUnaligned(fromByteOffset: clean, as: UInt64.self)) { clean += 8 }
+            }
+            if clean == bytes.count {
+                out.append(contentsOf: bytes)
+                return
+            }
             var runStart = 0
-            for i in 0..<bytes.count {
+            for i in clean..<bytes.count {
                 let c = bytes[i]
                 if c >= 0x20 && c != 0x22 && c != 0x5C { continue }
                 if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
