@@ -13,14 +13,15 @@ import Testing
 
 @Suite("Interrupted runs", .enabled(if: CarBinary.exists, "the car executable is not built"))
 struct InterruptionTests {
-    /// Waits for the child, at most `seconds`; nil when it is still running then.
-    static func wait(_ child: ChildProcess, seconds: Double) -> Int32? {
+    /// Waits for the child, at most `seconds`; nil when it is still running then. Sleeps as a
+    /// task: a blocked thread of the cooperative pool would hold up the tests beside it.
+    static func wait(_ child: ChildProcess, seconds: Double) async -> Int32? {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         var status: Int32 = 0
         while ContinuousClock.now < deadline {
             let rc = waitpid(child.pid, &status, WNOHANG)
             if rc == child.pid { return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F) }
-            usleep(20_000)
+            try? await Task.sleep(for: .milliseconds(20))
         }
         return nil
     }
@@ -52,7 +53,7 @@ struct InterruptionTests {
         #expect(started, "the run reached the datasource read")
         kill(child.pid, signal)
         // The run stops within its 4 s deadline; the wait is generous for loaded machines.
-        let code = Self.wait(child, seconds: 30)
+        let code = await Self.wait(child, seconds: 30)
         if code == nil { child.stop() }
         #expect(code == 10)
         let text = Repo.read(log) ?? ""

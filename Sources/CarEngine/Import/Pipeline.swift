@@ -11,9 +11,12 @@ actor Pipeline {
     let settings: RunSettings
     /// Identities sent, as 64-bit hashes (a tenth of the memory of the strings).
     var seen: [String: IdentitySet] = [:]
-    var batch: [String: [JSON]] = [:]
-    var batchOrder: [String] = []
-    var batchCount = 0
+    /// Vertices waiting for their envelope, serialized as they pass; collections by index.
+    var vertexBatch: RawBatch
+    var vertexCollections: [String] = []
+    var vertexCollectionIndex: [String: Int] = [:]
+    /// The envelope head (`source`, `report`), serialized once.
+    let headBytes: [UInt8]
     var edges: EdgeBuffer
     var summary: RunSummary
     var warnings = 0
@@ -27,6 +30,8 @@ actor Pipeline {
         self.settings = settings
         edges = EdgeBuffer(limit: settings.edgeMemoryLimit, directory: settings.exportDirectory)
         summary = RunSummary(mode: mode)
+        headBytes = JSONWriter().bytes(.object(Self.envelopeHead(definition, settings)))
+        vertexBatch = RawBatch(head: headBytes, pageSize: settings.pageSize)
     }
 
     func counts(_ collection: String, _ change: (inout CollectionCounts) -> Void) {
@@ -71,14 +76,16 @@ actor Pipeline {
         guard let info = definition.catalogue[collection] else { return }
         var check = validator?.check(for: collection)
         var tally = CollectionCounts()
-        // Taken out of `seen` and `batch` while nothing suspends; put back before a flush, and
+        // Taken out of `seen` while nothing suspends; put back before an envelope is sent, and
         // taken again after it (other calls may have run meanwhile).
         var seenHere = seen.removeValue(forKey: collection) ?? IdentitySet()
-        var batched = batch.removeValue(forKey: collection) ?? []
-        if !batchOrder.contains(collection) { batchOrder.append(collection) }
+        let index = vertexCollectionIndex[collection] ?? {
+            vertexCollections.append(collection)
+            vertexCollectionIndex[collection] = vertexCollections.count - 1
+            return vertexCollections.count - 1
+        }()
         defer {
             seen[collection] = seenHere
-            if batched.isEmpty { batchOrder.removeAll { $0 == collection } } else { batch[collection] = batched }
             counts(collection) { $0.mapped += tally.mapped; $0.skipped += tally.skipped; $0.duplicates += tally.duplicates; $0.sent += tally.sent }
             settings.progress?.sent(tally.sent)
         }
@@ -90,18 +97,13 @@ actor Pipeline {
                 tally.duplicates += 1
                 continue
             }
-            batched.append(.object(object))
             tally.sent += 1
-            batchCount += 1
-            if batchCount >= settings.pageSize {
+            if let envelope = vertexBatch.add(object, to: index, names: vertexCollections) {
                 seen[collection] = seenHere
                 seenHere = IdentitySet()
-                batch[collection] = batched
-                batched = []
-                try await flush()
+                summary.envelopes += 1
+                try await sink.send(bytes: envelope)
                 seenHere = seen.removeValue(forKey: collection) ?? IdentitySet()
-                batched = batch.removeValue(forKey: collection) ?? []
-                if !batchOrder.contains(collection) { batchOrder.append(collection) }
             }
         }
     }
@@ -149,7 +151,9 @@ actor Pipeline {
         }
     }
 
-    func envelopeHead() -> JSONObject {
+    func envelopeHead() -> JSONObject { Self.envelopeHead(definition, settings) }
+
+    static func envelopeHead(_ definition: ConnectorDefinition, _ settings: RunSettings) -> JSONObject {
         var head = JSONObject()
         let info = definition.connector.source
         var source = JSONObject()
@@ -164,15 +168,11 @@ actor Pipeline {
         return head
     }
 
+    /// Sends the vertices gathered so far, if any.
     func flush() async throws {
-        guard batchCount > 0 else { return }
-        var envelope = envelopeHead()
-        for c in batchOrder { envelope[c] = .array(batch[c] ?? []) }
-        batch = [:]
-        batchOrder = []
-        batchCount = 0
+        guard let envelope = vertexBatch.flush(names: vertexCollections) else { return }
         summary.envelopes += 1
-        try await sink.send(.object(envelope))
+        try await sink.send(bytes: envelope)
     }
 
     /// The bare `{source, report}` envelope that starts a full import.
@@ -196,9 +196,7 @@ actor Pipeline {
             edges.close(keep: settings.keepExportDirectory)
             edges = EdgeBuffer(limit: settings.edgeMemoryLimit, directory: settings.exportDirectory)
         }
-        var head: [UInt8] = []
-        JSONWriter().write(.object(envelopeHead()), into: &head)
-        var batch = RawBatch(head: head, pageSize: settings.pageSize)
+        var batch = RawBatch(head: headBytes, pageSize: settings.pageSize)
         let names = edges.collections
         var sent = [Int](repeating: 0, count: names.count)
         func count() {

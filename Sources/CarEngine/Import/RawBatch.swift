@@ -18,15 +18,31 @@ struct RawBatch {
         self.pageSize = max(1, pageSize)
     }
 
-    /// Adds an object; returns a full envelope when the page is complete.
+    /// Adds a serialized object; returns a full envelope when the page is complete.
     mutating func add(_ object: ArraySlice<UInt8>, to collection: Int, names: [String]) -> [UInt8]? {
+        open(collection)
+        lists[collection].append(contentsOf: object)
+        return added(names: names)
+    }
+
+    /// Adds an object, serialized straight into its collection's list.
+    mutating func add(_ object: JSONObject, to collection: Int, names: [String]) -> [UInt8]? {
+        open(collection)
+        JSONWriter().write(.object(object), into: &lists[collection])
+        return added(names: names)
+    }
+
+    /// Makes room for one more object of the collection: its place in the order, or a comma.
+    private mutating func open(_ collection: Int) {
         while lists.count <= collection { lists.append([]) }
         if lists[collection].isEmpty {
             order.append(collection)
         } else {
             lists[collection].append(UInt8(ascii: ","))
         }
-        lists[collection].append(contentsOf: object)
+    }
+
+    private mutating func added(names: [String]) -> [UInt8]? {
         count += 1
         return count >= pageSize ? flush(names: names) : nil
     }

@@ -183,12 +183,23 @@ extension Mapper {
         guard case .string(let end)? = object[field], !end.isEmpty else {
             return "no value for '\(field)'" + lookupNote(field, mapping)
         }
-        if field != "_from_external_id" && field != "_to_external_id" && !(end.utf8.count > collection.utf8.count && end.utf8.starts(with: collection.utf8)
-            && end.utf8.dropFirst(collection.utf8.count).first == UInt8(ascii: "/"))
-        {
+        if field != "_from_external_id" && field != "_to_external_id" && !names(end, collection) {
             return "'\(field)' is '\(end)', not \"\(collection)/<key>\""
         }
         return nil
+    }
+
+    /// Whether `end` is `collection/<key>` (bytes compared: this runs for every edge end).
+    static func names(_ end: String, _ collection: String) -> Bool {
+        var end = end
+        var collection = collection
+        return end.withUTF8 { e in
+            collection.withUTF8 { c in
+                guard e.count > c.count, e[c.count] == UInt8(ascii: "/") else { return false }
+                for i in 0..<c.count where e[i] != c[i] { return false }
+                return true
+            }
+        }
     }
 
     /// Why a field is empty when its expression looks a record up: the lookup found none.

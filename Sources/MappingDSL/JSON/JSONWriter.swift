@@ -134,9 +134,21 @@ public struct JSONWriter: Sendable {
         s.withUTF8 { bytes in
             // Eight bytes at a time while none needs escaping (most strings: all of them).
             var clean = 0
+            let count = bytes.count
             if let base = bytes.baseAddress {
                 let raw = UnsafeRawPointer(base)
-                while clean + 8 <= bytes.count && !mayNeedEscape(raw.loadUnaligned(fromByteOffset: clean, as: UInt64.self)) { clean += 8 }
+                while clean + 8 <= count && !mayNeedEscape(raw.loadUnaligned(fromByteOffset: clean, as: UInt64.self)) { clean += 8 }
+                if clean < count && clean + 8 > count {
+                    // The tail: the last eight bytes (some looked at again), or a short string
+                    // padded with letters.
+                    var last: UInt64 = 0x4141_4141_4141_4141
+                    if count >= 8 {
+                        last = raw.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+                    } else {
+                        withUnsafeMutableBytes(of: &last) { $0.copyMemory(from: UnsafeRawBufferPointer(start: raw, count: count)) }
+                    }
+                    if !mayNeedEscape(last) { clean = count }
+                }
             }
             if clean == bytes.count {
                 out.append(contentsOf: bytes)
