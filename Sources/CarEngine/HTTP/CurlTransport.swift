@@ -143,9 +143,9 @@ public final class CurlTransport: HTTPTransport {
             car_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(request.connectTimeoutMs))
             car_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(request.timeoutMs))
             car_curl_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1)
-            // Receive in pieces of up to 256 KB (libcurl's default is 16 KB): fewer hand-overs
+            // Receive in pieces of up to 64 KB (libcurl's default is 16 KB): fewer hand-overs
             // to the reader, each a wake-up of another thread.
-            car_curl_setopt_long(handle, CURLOPT_BUFFERSIZE, 256 << 10)
+            car_curl_setopt_long(handle, CURLOPT_BUFFERSIZE, 64 << 10)
             let tls = request.tls
             car_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, tls.insecureSkipVerify ? 0 : 1)
             car_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, tls.insecureSkipVerify ? 0 : 2)
