@@ -246,9 +246,10 @@ public final class DependencyIndexWriter: Sendable {
             _ = s.derived[endpoint, default: []].insert(id)
             guard !unique.isEmpty, s.fd >= 0, s.failed == nil else { return }
             for entry in unique {
-                DependencyIndex.appendEscaped(endpoint, to: &s.pending)
+                // Endpoint names as they are (the reader does not unescape them), ids escaped.
+                s.pending.append(contentsOf: endpoint.utf8)
                 s.pending.append(0x09)
-                DependencyIndex.appendEscaped(entry.endpoint, to: &s.pending)
+                s.pending.append(contentsOf: entry.endpoint.utf8)
                 s.pending.append(0x09)
                 DependencyIndex.appendEscaped(entry.id, to: &s.pending)
                 s.pending.append(0x09)

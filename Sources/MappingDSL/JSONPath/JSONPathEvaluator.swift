@@ -17,19 +17,11 @@ extension JSONPath {
         var first = 0
         prefix: while first < segments.count {
             guard case .child(let selectors) = segments[first], selectors.count == 1 else { break }
-            switch selectors[0] {
-            case .name(let name):
-                guard case .object(let o) = node, let v = o[name] else { return [] }
-                node = v
-            case .index(let i):
-                guard case .array(let a) = node else { return [] }
-                let j = i < 0 ? a.count + i : i
-                guard j >= 0 && j < a.count else { return [] }
-                node = a[j]
-            case .wildcard:
-                if first == segments.count - 1, case .array(let a) = node { return a }
-                break prefix
-            default:
+            switch Self.step(selectors[0], from: node) {
+            case .node(let next): node = next
+            case .nothing: return []
+            case .notSingular:
+                if case .wildcard = selectors[0], first == segments.count - 1, case .array(let a) = node { return a }
                 break prefix
             }
             first += 1
@@ -64,20 +56,36 @@ extension JSONPath {
             guard case .child(let selectors) = segment, selectors.count == 1 else {
                 return select(document: document, current: current).first
             }
-            switch selectors[0] {
-            case .name(let name):
-                guard case .object(let o) = node, let v = o[name] else { return nil }
-                node = v
-            case .index(let i):
-                guard case .array(let a) = node else { return nil }
-                let j = i < 0 ? a.count + i : i
-                guard j >= 0 && j < a.count else { return nil }
-                node = a[j]
-            default:
-                return select(document: document, current: current).first
+            switch Self.step(selectors[0], from: node) {
+            case .node(let next): node = next
+            case .nothing: return nil
+            case .notSingular: return select(document: document, current: current).first
             }
         }
         return node
+    }
+
+    /// What a name or index selects from one node.
+    enum Step {
+        case node(JSON)
+        case nothing
+        /// The selector can select more than one node.
+        case notSingular
+    }
+
+    static func step(_ selector: Selector, from node: JSON) -> Step {
+        switch selector {
+        case .name(let name):
+            guard case .object(let o) = node, let v = o[name] else { return .nothing }
+            return .node(v)
+        case .index(let i):
+            guard case .array(let a) = node else { return .nothing }
+            let j = i < 0 ? a.count + i : i
+            guard j >= 0 && j < a.count else { return .nothing }
+            return .node(a[j])
+        default:
+            return .notSingular
+        }
     }
 
     private func visitDescendants(_ node: JSON, _ body: (JSON) -> Void) {
@@ -91,18 +99,13 @@ extension JSONPath {
 
     private func apply(_ selector: Selector, to node: JSON, document: JSON, into out: inout [JSON]) {
         switch selector {
-        case .name(let name):
-            if case .object(let o) = node, let v = o[name] { out.append(v) }
+        case .name, .index:
+            if case .node(let v) = Self.step(selector, from: node) { out.append(v) }
         case .wildcard:
             switch node {
             case .array(let a): out.append(contentsOf: a)
             case .object(let o): for m in o.members { out.append(m.value) }
             default: break
-            }
-        case .index(let i):
-            if case .array(let a) = node {
-                let j = i < 0 ? a.count + i : i
-                if j >= 0 && j < a.count { out.append(a[j]) }
             }
         case .slice(let start, let end, let step):
             if case .array(let a) = node {
