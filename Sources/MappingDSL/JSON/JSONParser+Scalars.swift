@@ -11,8 +11,17 @@ extension JSONByteParser {
         pos += 1
         let start = pos
         var ascii = true
-        // Fast path: no escapes.
+        // Fast path: no escapes. Eight bytes at a time while they are plain ASCII (no quote,
+        // backslash or control character).
+        let raw = UnsafeRawPointer(buffer.baseAddress)
         while pos < buffer.count {
+            if pos + 8 <= buffer.count, let raw {
+                let w = raw.loadUnaligned(fromByteOffset: pos, as: UInt64.self)
+                if !JSONWriter.mayNeedEscape(w) && w & 0x8080_8080_8080_8080 == 0 {
+                    pos += 8
+                    continue
+                }
+            }
             let c = buffer[pos]
             if c == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: buffer[start..<pos])

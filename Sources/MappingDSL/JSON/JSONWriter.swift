@@ -130,51 +130,57 @@ public struct JSONWriter: Sendable {
     /// Appends `s` as a JSON string literal, escaping what RFC 8259 requires.
     public static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        var s = s
-        s.withUTF8 { bytes in
-            // Eight bytes at a time while none needs escaping (most strings: all of them).
-            var clean = 0
-            let count = bytes.count
-            if let base = bytes.baseAddress {
-                let raw = UnsafeRawPointer(base)
-                while clean + 8 <= count && !mayNeedEscape(raw.loadUnaligned(fromByteOffset: clean, as: UInt64.self)) { clean += 8 }
-                if clean < count && clean + 8 > count {
-                    // The tail: the last eight bytes (some looked at again), or a short string
-                    // padded with letters.
-                    var last: UInt64 = 0x4141_4141_4141_4141
-                    if count >= 8 {
-                        last = raw.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
-                    } else {
-                        withUnsafeMutableBytes(of: &last) { $0.copyMemory(from: UnsafeRawBufferPointer(start: raw, count: count)) }
-                    }
-                    if !mayNeedEscape(last) { clean = count }
-                }
-            }
-            if clean == bytes.count {
-                out.append(contentsOf: bytes)
-                return
-            }
-            var runStart = 0
-            for i in clean..<bytes.count {
-                let c = bytes[i]
-                if c >= 0x20 && c != 0x22 && c != 0x5C { continue }
-                if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
-                runStart = i + 1
-                switch c {
-                case 0x22: out.append(contentsOf: [0x5C, 0x22])
-                case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
-                case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-                case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-                case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-                case 0x08: out.append(contentsOf: [0x5C, UInt8(ascii: "b")])
-                case 0x0C: out.append(contentsOf: [0x5C, UInt8(ascii: "f")])
-                default:
-                    out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(c >> 4)], hex[Int(c & 0xF)]])
-                }
-            }
-            if runStart < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count])) }
+        // Native strings lend their bytes without a copy of the string; others are made native.
+        if s.utf8.withContiguousStorageIfAvailable({ writeEscaped($0, into: &out) }) == nil {
+            var native = s
+            native.withUTF8 { writeEscaped($0, into: &out) }
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends UTF-8 bytes with the escapes RFC 8259 requires (no quotes).
+    static func writeEscaped(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        // Eight bytes at a time while none needs escaping (most strings: all of them).
+        var clean = 0
+        let count = bytes.count
+        if let base = bytes.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            while clean + 8 <= count && !mayNeedEscape(raw.loadUnaligned(fromByteOffset: clean, as: UInt64.self)) { clean += 8 }
+            if clean < count && clean + 8 > count {
+                // The tail: the last eight bytes (some looked at again), or a short string
+                // padded with letters.
+                var last: UInt64 = 0x4141_4141_4141_4141
+                if count >= 8 {
+                    last = raw.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+                } else {
+                    withUnsafeMutableBytes(of: &last) { $0.copyMemory(from: UnsafeRawBufferPointer(start: raw, count: count)) }
+                }
+                if !mayNeedEscape(last) { clean = count }
+            }
+        }
+        if clean == bytes.count {
+            out.append(contentsOf: bytes)
+            return
+        }
+        var runStart = 0
+        for i in clean..<bytes.count {
+            let c = bytes[i]
+            if c >= 0x20 && c != 0x22 && c != 0x5C { continue }
+            if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
+            runStart = i + 1
+            switch c {
+            case 0x22: out.append(contentsOf: [0x5C, 0x22])
+            case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
+            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+            case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            case 0x08: out.append(contentsOf: [0x5C, UInt8(ascii: "b")])
+            case 0x0C: out.append(contentsOf: [0x5C, UInt8(ascii: "f")])
+            default:
+                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(c >> 4)], hex[Int(c & 0xF)]])
+            }
+        }
+        if runStart < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count])) }
     }
 }
 
