@@ -100,11 +100,10 @@ public enum DependencyIndex {
         var reader = LineReader(file)
         _ = reader.next()
         var out: [String: Set<String>] = [:]
-        while let line = reader.next() {
-            let parts = line.split(separator: "\t", omittingEmptySubsequences: false)
-            guard parts.count == 4 else { throw RunFailure(.general, "the dependency index \(path) has a damaged line") }
-            guard let ids = changed[String(parts[1])], ids.contains(unescape(parts[2])) else { continue }
-            out[String(parts[0]), default: []].insert(unescape(parts[3]))
+        while let bytes = reader.nextBytes() {
+            guard let line = IndexLine(bytes) else { throw RunFailure(.general, "the dependency index \(path) has a damaged line") }
+            guard let ids = changed[line.text(1)], ids.contains(line.id(2)) else { continue }
+            out[line.text(0), default: []].insert(line.id(3))
         }
         if ferror(file) != 0 { throw RunFailure(.general, "the dependency index \(path) cannot be read") }
         return out
@@ -134,17 +133,20 @@ struct LineReader {
     init(_ file: UnsafeMutablePointer<FILE>) { self.file = file }
 
     mutating func next() -> Substring? {
+        nextBytes().map { Substring(String(decoding: $0, as: UTF8.self)) }
+    }
+
+    /// The next line's bytes (without its newline), or nil at the end.
+    mutating func nextBytes() -> ArraySlice<UInt8>? {
         while true {
             if let nl = buffer[start...].firstIndex(of: 0x0A) {
-                let line = String(decoding: buffer[start..<nl], as: UTF8.self)
-                start = nl + 1
-                return Substring(line)
+                defer { start = nl + 1 }
+                return buffer[start..<nl]
             }
             if eof {
                 guard start < buffer.count else { return nil }
-                let line = String(decoding: buffer[start...], as: UTF8.self)
-                start = buffer.count
-                return Substring(line)
+                defer { start = buffer.count }
+                return buffer[start...]
             }
             buffer.removeFirst(start)
             start = 0
@@ -152,6 +154,42 @@ struct LineReader {
             let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
             if n > 0 { buffer.append(contentsOf: chunk[0..<n]) }
             if n < chunk.count { eof = true }
+        }
+    }
+}
+
+/// The four tab-separated fields of an index line (dependent endpoint, looked-up endpoint,
+/// looked-up id, dependent id), as byte ranges of the line: no string per field.
+struct IndexLine {
+    let line: ArraySlice<UInt8>
+    private let tabs: (Int, Int, Int)
+
+    /// nil when the line does not have exactly four fields.
+    init?(_ line: ArraySlice<UInt8>) {
+        self.line = line
+        var t = (-1, -1, -1)
+        for i in line.indices where line[i] == 0x09 {
+            if t.0 < 0 { t.0 = i } else if t.1 < 0 { t.1 = i } else if t.2 < 0 { t.2 = i } else { return nil }
+        }
+        guard t.2 >= 0 else { return nil }
+        tabs = t
+    }
+
+    /// A field's text, as written (endpoint names).
+    func text(_ field: Int) -> String { String(decoding: bytes(field), as: UTF8.self) }
+
+    /// A field's id, unescaped.
+    func id(_ field: Int) -> String {
+        let b = bytes(field)
+        return b.contains(0x25) ? DependencyIndex.unescape(Substring(String(decoding: b, as: UTF8.self))) : String(decoding: b, as: UTF8.self)
+    }
+
+    private func bytes(_ field: Int) -> ArraySlice<UInt8> {
+        switch field {
+        case 0: return line[line.startIndex..<tabs.0]
+        case 1: return line[(tabs.0 + 1)..<tabs.1]
+        case 2: return line[(tabs.1 + 1)..<tabs.2]
+        default: return line[(tabs.2 + 1)...]
         }
     }
 }
@@ -204,11 +242,13 @@ public final class DependencyIndexWriter: Sendable {
     }
 
     /// Appends text to the file (buffered; `commit` writes the rest).
-    func write(_ text: String, lines: Int) {
-        guard !text.isEmpty else { return }
+    func write(_ text: String, lines: Int) { write(bytes: Array(text.utf8), lines: lines) }
+
+    func write(bytes: [UInt8], lines: Int) {
+        guard !bytes.isEmpty else { return }
         box.withLock { s in
             guard s.fd >= 0, s.failed == nil else { return }
-            s.pending.append(contentsOf: text.utf8)
+            s.pending.append(contentsOf: bytes)
             s.lines += lines
             if s.pending.count >= 1 << 16 { Self.flush(&s) }
         }
@@ -274,20 +314,20 @@ public final class DependencyIndexWriter: Sendable {
         var reader = LineReader(old)
         _ = reader.next()
         let derived = box.withLock { $0.derived }
-        var kept = ""
+        var kept: [UInt8] = []
         var count = 0
         func flush() {
-            write(kept, lines: count)
-            kept = ""
+            write(bytes: kept, lines: count)
+            kept.removeAll(keepingCapacity: true)
             count = 0
         }
-        while let line = reader.next() {
-            let parts = line.split(separator: "\t", omittingEmptySubsequences: false)
-            guard parts.count == 4 else { throw RunFailure(.general, "the dependency index \(path) has a damaged line") }
-            if derived[String(parts[0])]?.contains(DependencyIndex.unescape(parts[3])) == true { continue }
-            kept += line + "\n"
+        while let bytes = reader.nextBytes() {
+            guard let line = IndexLine(bytes) else { throw RunFailure(.general, "the dependency index \(path) has a damaged line") }
+            if let ids = derived[line.text(0)], ids.contains(line.id(3)) { continue }
+            kept += bytes
+            kept.append(0x0A)
             count += 1
-            if kept.utf8.count > 1 << 16 { flush() }
+            if kept.count > 1 << 16 { flush() }
         }
         flush()
     }
