@@ -18,6 +18,8 @@ struct EdgeBuffer {
     var collections: [String] = []
     var collectionIndex: [String: Int] = [:]
     var file: UnsafeMutablePointer<FILE>?
+    /// The spill file's stdio buffer, freed when the file is closed.
+    var fileBuffer: UnsafeMutablePointer<CChar>?
     var path: String?
     var spilled = 0
     var line: [UInt8] = []
@@ -49,8 +51,11 @@ struct EdgeBuffer {
             guard let f = fopen(p, "w+") else {
                 throw RunFailure(.general, "cannot write edges to '\(p)': \(String(cString: strerror(errno)))")
             }
-            // A large stdio buffer: one write(2) per megabyte, not per 4 KB.
-            setvbuf(f, nil, _IOFBF, Self.fileChunk)
+            // A large stdio buffer of our own (glibc ignores the size when it allocates one):
+            // one write(2) per megabyte, not per 4 KB.
+            let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: Self.fileChunk)
+            setvbuf(f, buffer, _IOFBF, Self.fileChunk)
+            fileBuffer = buffer
             file = f
             path = p
             for e in entries {
@@ -158,6 +163,8 @@ struct EdgeBuffer {
     mutating func close(keep: Bool) {
         if let f = file { fclose(f) }
         file = nil
+        fileBuffer?.deallocate()
+        fileBuffer = nil
         if let p = path, !keep { unlink(p) }
     }
 }
