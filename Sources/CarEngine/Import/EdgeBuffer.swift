@@ -136,7 +136,7 @@ struct EdgeBuffer {
                     return
                 }
                 pending.withUnsafeBufferPointer { old in
-                    if let from = old.baseAddress, tail > 0 { base.update(from: from + pendingStart, count: tail) }
+                    if let from = old.baseAddress, tail > 0 { base.initialize(from: from + pendingStart, count: tail) }
                 }
                 read = fread(base + tail, 1, Self.fileChunk, f)
                 initialized = tail + read
