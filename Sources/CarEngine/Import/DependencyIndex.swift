@@ -69,7 +69,7 @@ public enum DependencyIndex {
     }
 
     static func unescape(_ s: Substring) -> String {
-        guard s.contains("%") else { return String(s) }
+        guard s.utf8.contains(0x25) else { return String(s) }
         return String(s).replacing("%09", with: "\t").replacing("%0A", with: "\n").replacing("%0D", with: "\r").replacing("%25", with: "%")
     }
 
@@ -179,10 +179,7 @@ struct IndexLine {
     func text(_ field: Int) -> String { String(decoding: bytes(field), as: UTF8.self) }
 
     /// A field's id, unescaped.
-    func id(_ field: Int) -> String {
-        let b = bytes(field)
-        return b.contains(0x25) ? DependencyIndex.unescape(Substring(String(decoding: b, as: UTF8.self))) : String(decoding: b, as: UTF8.self)
-    }
+    func id(_ field: Int) -> String { DependencyIndex.unescape(Substring(text(field))) }
 
     private func bytes(_ field: Int) -> ArraySlice<UInt8> {
         switch field {

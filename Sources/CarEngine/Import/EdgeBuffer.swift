@@ -58,24 +58,12 @@ struct EdgeBuffer {
             fileBuffer = buffer
             file = f
             path = p
-            for e in entries {
-                line.removeAll(keepingCapacity: true)
-                JSONWriter.writeInt(Int64(e.collection), into: &line)
-                line.append(0x20)
-                line += arena[e.range]
-                line.append(0x0A)
-                try writeLine()
-            }
+            let moved = arena
+            for e in entries { try spill(e.collection) { $0 += moved[e.range] } }
             entries = []
             arena = []
         }
-        // One line buffer for every spilled edge: no allocation per edge.
-        line.removeAll(keepingCapacity: true)
-        JSONWriter.writeInt(Int64(index(of: collection)), into: &line)
-        line.append(0x20)
-        JSONWriter().write(.object(object), into: &line)
-        line.append(0x0A)
-        try writeLine()
+        try spill(index(of: collection)) { JSONWriter().write(.object(object), into: &$0) }
     }
 
     /// The spill file's unit of writing and reading.
@@ -88,7 +76,14 @@ struct EdgeBuffer {
         return collections.count - 1
     }
 
-    private mutating func writeLine() throws {
+    /// Writes one spilled line, "<collection index> <object>\n", the object's bytes put in by
+    /// `object`. One line buffer for every spilled edge: no allocation per edge.
+    private mutating func spill(_ collection: Int, _ object: (inout [UInt8]) -> Void) throws {
+        line.removeAll(keepingCapacity: true)
+        JSONWriter.writeInt(Int64(collection), into: &line)
+        line.append(0x20)
+        object(&line)
+        line.append(0x0A)
         let n = line.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
         if n != line.count { throw RunFailure(.general, "cannot write edges to '\(path ?? "")'") }
         spilled += 1

@@ -151,8 +151,6 @@ actor Pipeline {
         }
     }
 
-    func envelopeHead() -> JSONObject { Self.envelopeHead(definition, settings) }
-
     static func envelopeHead(_ definition: ConnectorDefinition, _ settings: RunSettings) -> JSONObject {
         var head = JSONObject()
         let info = definition.connector.source
@@ -178,7 +176,7 @@ actor Pipeline {
     /// The bare `{source, report}` envelope that starts a full import.
     func sendBare() async throws {
         summary.envelopes += 1
-        try await sink.send(.object(envelopeHead()))
+        try await sink.send(bytes: headBytes)
         try await sink.barrier()
     }
 

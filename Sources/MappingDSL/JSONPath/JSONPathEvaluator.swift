@@ -1,6 +1,6 @@
 extension JSONPath {
     /// The member names of a path made only of single names (`$.a.b`), or `nil`.
-    public var memberNames: [String]? {
+    var memberNames: [String]? {
         var names: [String] = []
         for segment in segments {
             guard case .child(let selectors) = segment, selectors.count == 1, case .name(let name) = selectors[0] else { return nil }
