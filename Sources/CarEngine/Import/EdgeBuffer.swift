@@ -8,13 +8,14 @@ import MappingDSL
 #endif
 
 /// Edges wait until every vertex is accepted. They are held in memory up to a limit, then
-/// spilled to a file of JSON lines in the export directory.
+/// spilled to a file of JSON lines in the export directory. In memory and in the file an edge
+/// is the same line, "<collection index> <object>\n": a spill is one write of the memory.
 struct EdgeBuffer {
     let limit: Int
     let directory: String
-    /// Edges in memory, serialized: far smaller than the JSON values.
+    /// Edges in memory as the spill file's lines: far smaller than the JSON values.
     var arena: [UInt8] = []
-    var entries: [(collection: Int, range: Range<Int>)] = []
+    var inMemory = 0
     var collections: [String] = []
     var collectionIndex: [String: Int] = [:]
     var file: UnsafeMutablePointer<FILE>?
@@ -29,41 +30,30 @@ struct EdgeBuffer {
         self.directory = directory
     }
 
-    var count: Int { entries.count + spilled }
+    var count: Int { inMemory + spilled }
 
     mutating func add(_ object: JSONObject, collection: String) throws {
-        if entries.count < limit && file == nil {
-            if entries.isEmpty {
-                // Room for the limit's edges at a typical size, at once: no copies as it grows.
-                arena.reserveCapacity(min(limit, 1 << 20) * 128)
-                entries.reserveCapacity(min(limit, 1 << 20))
-            }
-            let index = index(of: collection)
-            let start = arena.count
-            JSONWriter().write(.object(object), into: &arena)
-            entries.append((index, start..<arena.count))
-            return
-        }
-        // Past the limit, every edge goes to the file, those in memory first (the order is
-        // kept, and their memory is given back: at 100,000 assets that is 7 MB of the peak).
+        let index = index(of: collection)
         if file == nil {
-            let p = directory + "/car-edges-\(getpid())-\(WallClock.nowMs()).jsonl"
-            guard let f = fopen(p, "w+") else {
-                throw RunFailure(.general, "cannot write edges to '\(p)': \(String(cString: strerror(errno)))")
+            if inMemory < limit {
+                // Room for the limit's edges at a typical size, at once: no copies as it grows.
+                if arena.isEmpty { arena.reserveCapacity(min(limit, 1 << 20) * 128) }
+                Self.appendLine(index, object, to: &arena)
+                inMemory += 1
+                return
             }
-            // A large stdio buffer of our own (glibc ignores the size when it allocates one):
-            // one write(2) per megabyte, not per 4 KB.
-            let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: Self.fileChunk)
-            setvbuf(f, buffer, _IOFBF, Self.fileChunk)
-            fileBuffer = buffer
-            file = f
-            path = p
-            let moved = arena
-            for e in entries { try spill(e.collection) { $0 += moved[e.range] } }
-            entries = []
+            // Past the limit, every edge goes to the file, those in memory first (the order is
+            // kept, and their memory is given back: at 100,000 assets that is 7 MB of the peak).
+            try openFile()
+            try write(arena)
             arena = []
+            spilled = inMemory
+            inMemory = 0
         }
-        try spill(index(of: collection)) { JSONWriter().write(.object(object), into: &$0) }
+        line.removeAll(keepingCapacity: true)
+        Self.appendLine(index, object, to: &line)
+        try write(line)
+        spilled += 1
     }
 
     /// The spill file's unit of writing and reading.
@@ -76,44 +66,57 @@ struct EdgeBuffer {
         return collections.count - 1
     }
 
-    /// Writes one spilled line, "<collection index> <object>\n", the object's bytes put in by
-    /// `object`. One line buffer for every spilled edge: no allocation per edge.
-    private mutating func spill(_ collection: Int, _ object: (inout [UInt8]) -> Void) throws {
-        line.removeAll(keepingCapacity: true)
-        JSONWriter.writeInt(Int64(collection), into: &line)
-        line.append(0x20)
-        object(&line)
-        line.append(0x0A)
-        let n = line.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
-        if n != line.count { throw RunFailure(.general, "cannot write edges to '\(path ?? "")'") }
-        spilled += 1
+    /// One edge's line, "<collection index> <object>\n".
+    private static func appendLine(_ collection: Int, _ object: JSONObject, to bytes: inout [UInt8]) {
+        JSONWriter.writeInt(Int64(collection), into: &bytes)
+        bytes.append(0x20)
+        JSONWriter().write(.object(object), into: &bytes)
+        bytes.append(0x0A)
     }
 
-    var readIndex = 0
-    /// The window of the spill file being read, and where its unread part starts.
+    private mutating func openFile() throws {
+        let p = directory + "/car-edges-\(getpid())-\(WallClock.nowMs()).jsonl"
+        guard let f = fopen(p, "w+") else {
+            throw RunFailure(.general, "cannot write edges to '\(p)': \(String(cString: strerror(errno)))")
+        }
+        // A large stdio buffer of our own (glibc ignores the size when it allocates one):
+        // one write(2) per megabyte, not per 4 KB.
+        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: Self.fileChunk)
+        setvbuf(f, buffer, _IOFBF, Self.fileChunk)
+        fileBuffer = buffer
+        file = f
+        path = p
+    }
+
+    private func write(_ bytes: [UInt8]) throws {
+        let n = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+        if n != bytes.count { throw RunFailure(.general, "cannot write edges to '\(path ?? "")'") }
+    }
+
+    /// The window being read (the arena, or a chunk of the spill file), and where its unread
+    /// part starts.
     var pending: [UInt8] = []
     var pendingStart = 0
-    var rewound = false
+    var reading = false
 
     /// The next edges as serialized objects, in the order added (at most `n`); empty when all
     /// were taken. No parse and no second serialization on the way to an envelope.
     /// Each edge comes with its collection's index in `collections`.
     mutating func takeRaw(_ n: Int) -> [(collection: Int, bytes: ArraySlice<UInt8>)] {
-        if readIndex < entries.count {
-            let end = min(readIndex + n, entries.count)
-            defer { readIndex = end }
-            return entries[readIndex..<end].map { ($0.collection, arena[$0.range]) }
-        }
-        guard let f = file else { return [] }
-        if !rewound {
-            fflush(f)
-            rewind(f)
-            rewound = true
+        if !reading {
+            reading = true
+            if let f = file {
+                fflush(f)
+                rewind(f)
+            } else {
+                pending = arena
+                arena = []
+            }
         }
         var out: [(collection: Int, bytes: ArraySlice<UInt8>)] = []
+        out.reserveCapacity(n)
         while out.count < n {
-            if let newline = pending[pendingStart...].firstIndex(of: 0x0A) {
-                // A spilled line is "<collection index> <object>".
+            if let newline = Self.newline(in: pending, from: pendingStart) {
                 let line = pending[pendingStart..<newline]
                 pendingStart = newline + 1
                 if let space = line.firstIndex(of: 0x20), let index = Self.decimal(line[..<space]), index < collections.count {
@@ -121,6 +124,7 @@ struct EdgeBuffer {
                 }
                 continue
             }
+            guard let f = file else { break }
             // A new window: the unfinished line, then the next chunk of the file. The edges
             // handed out keep the old window; it is not copied.
             let tail = pending.count - pendingStart
@@ -141,6 +145,16 @@ struct EdgeBuffer {
             if read == 0 { break }
         }
         return out
+    }
+
+    /// The position of the first line feed at or after `start`, found by `memchr`.
+    static func newline(in bytes: [UInt8], from start: Int) -> Int? {
+        bytes.withUnsafeBufferPointer { b -> Int? in
+            guard let base = b.baseAddress, start < b.count,
+                  let hit = memchr(base + start, 0x0A, b.count - start)
+            else { return nil }
+            return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+        }
     }
 
     /// The non-negative decimal number of the bytes, or `nil`.

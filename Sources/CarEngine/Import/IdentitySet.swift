@@ -88,7 +88,7 @@ struct IdentitySet {
 
     private mutating func grow() {
         let old = slots
-        slots = [UInt64](repeating: 0, count: max(64, old.count + old.count / 2))
+        slots = [UInt64](repeating: 0, count: max(1024, old.count + old.count / 2))
         slots.withUnsafeMutableBufferPointer { buffer in
             for identity in old where identity != 0 { _ = Self.place(identity, in: buffer) }
         }

@@ -3,25 +3,30 @@ import MappingDSL
 /// What `JSONSchema`'s nodes match strings and types with: the regex engine only where no
 /// cheaper test decides.
 extension JSONSchema {
-    struct SharedRegex: @unchecked Sendable {
+    /// A class, so that a node's `if let pattern` retains one reference instead of copying
+    /// the pattern's four.
+    final class SharedRegex: @unchecked Sendable {
         let source: String
-        let regex: Regex<AnyRegexOutput>
+        /// The compiled pattern; `nil` when `characterClass` decides every match (then it is
+        /// valid, and never compiled: compiling is most of the cost of a schema's start).
+        let regex: Regex<AnyRegexOutput>?
         /// The same pattern as a set of ASCII bytes, when it is `^[...]+$` or `^[^...]+$`.
         let characterClass: ASCIIClass?
 
         /// A test that proves a match without the regex engine (a `false` from it proves nothing).
         let quickAccept: (@Sendable (String) -> Bool)?
 
-        init(source: String, regex: Regex<AnyRegexOutput>) {
+        init(source: String) throws {
             self.source = source
-            self.regex = regex
             characterClass = ASCIIClass(pattern: source)
             quickAccept = KnownPatterns.quickAccept[source]
+            regex = characterClass == nil ? try Regex(source) : nil
         }
 
         func matches(_ s: String) -> Bool {
             if let characterClass { return characterClass.matchesWhole(s) }
             if let quickAccept, quickAccept(s) { return true }
+            guard let regex else { return false }
             return (try? regex.firstMatch(in: s)) != nil
         }
     }
@@ -63,6 +68,8 @@ extension JSONSchema {
                 members.append(UInt8(c.value))
                 i += 1
             }
+            // An empty class (`[]`, `[^]`) is left to the regex engine (and its errors).
+            guard !members.isEmpty else { return nil }
             for m in members {
                 if m < 64 { bits.0 |= 1 << UInt64(m) } else { bits.1 |= 1 << UInt64(m - 64) }
             }

@@ -141,7 +141,7 @@ public final class JSONSchema: Sendable {
             var pattern: SharedRegex?
             if case .string(let p)? = o["pattern"] {
                 do {
-                    pattern = SharedRegex(source: p, regex: try Regex(p))
+                    pattern = try SharedRegex(source: p)
                 } catch {
                     throw SchemaError(description: "invalid pattern '\(p)': \(error)")
                 }
