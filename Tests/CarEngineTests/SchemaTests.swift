@@ -156,6 +156,27 @@ struct KnownPatternTests {
         #expect(!quick("0050:56a6:e21e:0011"))
     }
 
+    /// A `^[...]+$` pattern is decided by its character class and never compiled: the class
+    /// must agree with the regex engine, and a pattern it cannot read is still compiled (and an
+    /// invalid one still rejected when the schema is loaded).
+    @Test func characterClassesAgreeWithTheRegexAndBadPatternsStillFail() throws {
+        let patterns = [#"^[a-z0-9_.\-]+$"#, "^[^&#]+$", "^[A-Fa-f0-9:.]+$", #"^[\]x]+$"#]
+        let inputs = ["abc", "a-b.c_9", "A", "", "a b", "x]", "&", "é", "00:50:56:a6", "a#b", "-", "]"]
+        for source in patterns {
+            let regex = try Regex(source)
+            let schema = try JSONSchema(["type": "string", "pattern": .string(source)])
+            for s in inputs {
+                let byRegex = (try regex.firstMatch(in: s)) != nil
+                #expect(schema.validate(.string(s)).isEmpty == byRegex, "\(source) on '\(s)'")
+            }
+        }
+        #expect(JSONSchema.ASCIIClass(pattern: "^[a-z]+$") != nil)
+        #expect(JSONSchema.ASCIIClass(pattern: "^[^]+$") == nil)
+        for bad in ["^[a-z+$", "^[z-a]+$", "(unclosed"] {
+            #expect(throws: (any Error).self, "\(bad)") { try JSONSchema(["type": "string", "pattern": .string(bad)]) }
+        }
+    }
+
     @Test func largePropertySetsAreLookedUpByName() throws {
         var properties = JSONObject()
         for i in 0..<10 { properties["p\(i)"] = ["type": "integer"] }

@@ -33,7 +33,12 @@ struct EdgeBuffer {
     var count: Int { inMemory + spilled }
 
     mutating func add(_ object: JSONObject, collection: String) throws {
-        let index = index(of: collection)
+        try add(object, collectionIndex: index(of: collection))
+    }
+
+    /// Adds an edge of the collection at `index` in `collections` (from `index(of:)`, asked
+    /// once per batch: no name hashed per edge).
+    mutating func add(_ object: JSONObject, collectionIndex index: Int) throws {
         if file == nil {
             if inMemory < limit {
                 // Room for the limit's edges at a typical size, at once: no copies as it grows.

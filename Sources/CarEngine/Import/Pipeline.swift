@@ -135,6 +135,7 @@ actor Pipeline {
         // Taken out of `seen` for the loop: nothing in it suspends.
         var seenHere = seen.removeValue(forKey: collection) ?? IdentitySet()
         var tally = CollectionCounts()
+        let edgeIndex = edges.index(of: collection)
         defer {
             seen[collection] = seenHere
             counts(collection) { $0.mapped += tally.mapped; $0.skipped += tally.skipped; $0.duplicates += tally.duplicates }
@@ -147,7 +148,7 @@ actor Pipeline {
                 tally.duplicates += 1
                 continue
             }
-            try edges.add(object, collection: collection)
+            try edges.add(object, collectionIndex: edgeIndex)
         }
     }
 
