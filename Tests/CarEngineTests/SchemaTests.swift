@@ -177,6 +177,30 @@ struct KnownPatternTests {
         }
     }
 
+    /// One plan for many objects remembers each member's last valid value: an equal value
+    /// passes unchecked, any other is checked (and a long multi-byte string is measured in
+    /// characters, not bytes).
+    @Test func aPlanChecksEveryValueItHasNotSeenValid() throws {
+        let schema = try JSONSchema([
+            "type": "object", "required": ["a"],
+            "properties": ["a": ["type": "string", "pattern": "^[a-z]+$", "maxLength": 3], "n": ["type": "integer", "maximum": 5]],
+        ])
+        var plan = JSONSchema.MemberPlan()
+        let objects: [(JSON, Bool)] = [
+            (["a": "abc", "n": 1], true), (["a": "abc", "n": 1], true), (["a": "abcd", "n": 1], false),
+            (["a": "ab9", "n": 1], false), (["a": "abc", "n": 6], false), (["a": "abc", "n": 1.5], false),
+            (["a": "abc", "n": 5], true), (["a": "éé", "n": 5], false), (["n": 5], false), (["a": "x", "n": 2], true),
+        ]
+        for (o, valid) in objects {
+            let object = try #require(o.objectValue)
+            #expect(schema.validate(object, plan: &plan).isEmpty == valid, "\(o)")
+        }
+        let long = try JSONSchema(["type": "string", "minLength": 2, "maxLength": 3])
+        #expect(long.validate("ééé").isEmpty)
+        #expect(!long.validate("éééé").isEmpty)
+        #expect(!long.validate("é").isEmpty)
+    }
+
     @Test func largePropertySetsAreLookedUpByName() throws {
         var properties = JSONObject()
         for i in 0..<10 { properties["p\(i)"] = ["type": "integer"] }

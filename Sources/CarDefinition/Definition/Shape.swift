@@ -76,6 +76,7 @@ func optional(_ name: String, _ shape: Shape) -> ObjectShape.Field { .init(name:
 /// Checks a YAML tree against a shape and reports every structural problem.
 struct ShapeChecker {
     var diagnostics: DiagnosticCollector
+    var regexes: [String: Regex<AnyRegexOutput>] = [:]
 
     mutating func check(_ node: YAMLNode, against shape: Shape, path: String) {
         switch shape {
@@ -143,7 +144,7 @@ struct ShapeChecker {
                     diagnostics.error("a key of \(path) must be a string, found \(k.kindDescription)", at: k.location)
                     continue
                 }
-                if let pattern, !Self.matches(key, pattern) {
+                if let pattern, !matches(key, pattern) {
                     diagnostics.error("'\(key)' is not a valid \(keyDescription)", at: k.location)
                 }
                 check(v, against: value, path: "\(path).\(key)")
@@ -267,8 +268,17 @@ struct ShapeChecker {
         }
     }
 
-    static func matches(_ key: String, _ pattern: String) -> Bool {
-        guard let regex = try? Regex(pattern) else { return true }
+    /// Whether the key matches the pattern; each pattern compiled once per check (the same few
+    /// patterns are asked of every key of a definition).
+    mutating func matches(_ key: String, _ pattern: String) -> Bool {
+        let regex: Regex<AnyRegexOutput>
+        if let r = regexes[pattern] {
+            regex = r
+        } else {
+            guard let r = try? Regex(pattern) else { return true }
+            regexes[pattern] = r
+            regex = r
+        }
         return (try? regex.wholeMatch(in: key)) != nil
     }
 }

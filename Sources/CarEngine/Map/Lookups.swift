@@ -1,6 +1,7 @@
 import CarDefinition
 import MappingDSL
 import Locking
+import Synchronization
 
 /// Records for lookups, for one run: those already read, those fetched by id, and the ids known
 /// to have no record; and the records at hyperlinks that were followed.
@@ -218,17 +219,18 @@ public final class LookupCache: Sendable {
 /// Lookups a mapping pass could not answer from the cache.
 public final class LookupMisses: Sendable {
     private let state = Locked<([String: Set<String>], Set<String>)>(([:], []))
-    private let events = Locked(0)
+    /// Read twice per record mapped: an atomic, not a lock.
+    private let events = Atomic<Int>(0)
 
     public init() {}
 
     func add(endpoint: String, id: String) {
-        events.withLock { $0 += 1 }
+        events.add(1, ordering: .relaxed)
         state.withLock { _ = $0.0[endpoint, default: []].insert(id) }
     }
 
     func add(url: String) {
-        events.withLock { $0 += 1 }
+        events.add(1, ordering: .relaxed)
         state.withLock { _ = $0.1.insert(url) }
     }
 
@@ -236,7 +238,7 @@ public final class LookupMisses: Sendable {
 
     /// Lookups that missed so far (each one, even of an id already recorded): tells which
     /// records had any.
-    var count: Int { events.withLock { $0 } }
+    var count: Int { events.load(ordering: .relaxed) }
 
     func take() -> ([String: Set<String>], Set<String>) {
         state.withLock { s in

@@ -36,6 +36,9 @@ public final class JSONSchema: Sendable {
         fileprivate var keys: [String] = []
         fileprivate var nodes: [Node?] = []
         fileprivate var hasRequired = false
+        /// Per member, the last scalar value found valid: the next object's equal value (the
+        /// source, report and timestamp of every edge, a repeated type) is not checked again.
+        fileprivate var accepted: [JSON?] = []
 
         public init() {}
     }
@@ -204,10 +207,32 @@ public final class JSONSchema: Sendable {
                 plan.keys = o.keys
                 plan.nodes = plan.keys.map { property($0) }
                 plan.hasRequired = required.allSatisfy { o.position(of: $0) != nil }
+                plan.accepted = [JSON?](repeating: nil, count: plan.keys.count)
             }
             if !plan.hasRequired { return false }
-            for i in plan.nodes.indices where !acceptsMember(members[i].value, property: plan.nodes[i]) { return false }
+            for i in plan.nodes.indices {
+                let value = members[i].value
+                // A member's validity depends on its value alone.
+                if let last = plan.accepted[i], Self.sameScalar(last, value) { continue }
+                if !acceptsMember(value, property: plan.nodes[i]) { return false }
+                switch value {
+                case .array, .object: plan.accepted[i] = nil
+                default: plan.accepted[i] = value
+                }
+            }
             return acceptsCombinations(v)
+        }
+
+        /// Whether two values are the same scalar (strings, numbers, booleans, null).
+        static func sameScalar(_ a: JSON, _ b: JSON) -> Bool {
+            switch (a, b) {
+            case (.string(let x), .string(let y)): return x == y
+            case (.int(let x), .int(let y)): return x == y
+            case (.double(let x), .double(let y)): return x.bitPattern == y.bitPattern
+            case (.bool(let x), .bool(let y)): return x == y
+            case (.null, .null): return true
+            default: return false
+            }
         }
 
         /// Whether a member's value is valid: against its property's schema, or as an
@@ -259,9 +284,14 @@ public final class JSONSchema: Sendable {
                 if let items { for e in a where !items.accepts(e) { return false } }
             case .string(let s):
                 if minLength != nil || maxLength != nil {
-                    let n = s.unicodeScalars.count
-                    if let m = minLength, n < m { return false }
-                    if let m = maxLength, n > m { return false }
+                    // Scalars are between a quarter of the UTF-8 bytes and all of them: counted
+                    // only when the byte count (constant time) does not decide.
+                    let bytes = s.utf8.count
+                    if bytes / 4 < (minLength ?? 0) || bytes > (maxLength ?? .max) {
+                        let n = s.unicodeScalars.count
+                        if let m = minLength, n < m { return false }
+                        if let m = maxLength, n > m { return false }
+                    }
                 }
                 if let pattern, !pattern.matches(s) { return false }
             case .int, .double:
