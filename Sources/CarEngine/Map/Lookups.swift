@@ -334,7 +334,7 @@ extension Mapper {
         for i in records.indices {
             let before = misses.count
             starts.append((objects.count, issues.count))
-            map(records[i], with: mapping, info: info, context: ctx, into: &objects, issues: &issues)
+            map(records[i], with: mapping, info: info, context: &ctx, into: &objects, issues: &issues)
             if let trail { lookups[i] += trail.take() }
             if misses.count != before { again.append(i) }
         }
@@ -350,7 +350,7 @@ extension Mapper {
             for i in again {
                 let before = misses.count
                 var r: (objects: [JSONObject], issues: [MappingIssue]) = ([], [])
-                map(records[i], with: mapping, info: info, context: ctx, into: &r.objects, issues: &r.issues)
+                map(records[i], with: mapping, info: info, context: &ctx, into: &r.objects, issues: &r.issues)
                 if let trail { lookups[i] += trail.take() }
                 redone[i] = r
                 if misses.count != before { next.append(i) }

@@ -38,22 +38,23 @@ public struct Mapper: Sendable {
         guard let info = definition.catalogue[mapping.collection] else { return ([], []) }
         var objects: [JSONObject] = []
         var issues: [MappingIssue] = []
-        map(record, with: mapping, info: info, context: base, into: &objects, issues: &issues)
+        var ctx = base
+        map(record, with: mapping, info: info, context: &ctx, into: &objects, issues: &issues)
         return (objects, issues)
     }
 
     /// `map` with the mapping's collection looked up once for many records, and the objects and
-    /// issues appended to the caller's arrays (no arrays per record).
-    func map(_ record: JSON, with mapping: Mapping, info: CollectionInfo, context base: EvalContext,
+    /// issues appended to the caller's arrays (no arrays per record). The context is the
+    /// caller's, its record and items set here: no copy of it per record.
+    func map(_ record: JSON, with mapping: Mapping, info: CollectionInfo, context ctx: inout EvalContext,
              into out: inout [JSONObject], issues: inout [MappingIssue])
     {
-        var ctx = base
         ctx.document = record
         ctx.current = .null
         func issue(_ message: String) {
             // The record's id only when there is something to say about it.
-            var c = base
-            c.document = record
+            var c = ctx
+            c.current = .null
             let recordID = recordIdentity(record, mapping: mapping, context: c)
             issues.append(MappingIssue(mapping: mapping.name, collection: mapping.collection, recordID: recordID, message: message))
         }
