@@ -90,13 +90,7 @@ actor Pipeline {
             settings.progress?.sent(tally.sent)
         }
         for object in objects {
-            tally.mapped += 1
-            guard try passes(object, collection: collection, info: info, check: &check, tally: &tally) else { continue }
-            record(vertex: object, collection: collection, info: info)
-            if !seenHere.insert(Hash64.identity(of: object, in: info)) {
-                tally.duplicates += 1
-                continue
-            }
+            guard try admits(object, collection: collection, info: info, check: &check, seen: &seenHere, tally: &tally) else { continue }
             tally.sent += 1
             if let envelope = vertexBatch.add(object, to: index, names: vertexCollections) {
                 seen[collection] = seenHere
@@ -106,6 +100,25 @@ actor Pipeline {
                 seenHere = seen.removeValue(forKey: collection) ?? IdentitySet()
             }
         }
+    }
+
+    /// Counts a mapped object and lets it on when it is valid and new in its collection (a
+    /// duplicate is counted as one); recorded for reconciliation while that is on.
+    private func admits(_ object: JSONObject, collection: String, info: CollectionInfo, check: inout CollectionCheck?,
+                        seen: inout IdentitySet, tally: inout CollectionCounts) throws -> Bool
+    {
+        tally.mapped += 1
+        guard try passes(object, collection: collection, info: info, check: &check, tally: &tally) else { return false }
+        if info.isEdge {
+            record(edge: object, collection: collection, info: info)
+        } else {
+            record(vertex: object, collection: collection, info: info)
+        }
+        if !seen.insert(Hash64.identity(of: object, in: info)) {
+            tally.duplicates += 1
+            return false
+        }
+        return true
     }
 
     /// Checks a mapped object against the import schema (vertices as the framework judges them,
@@ -141,13 +154,7 @@ actor Pipeline {
             counts(collection) { $0.mapped += tally.mapped; $0.skipped += tally.skipped; $0.duplicates += tally.duplicates }
         }
         for object in objects {
-            tally.mapped += 1
-            guard try passes(object, collection: collection, info: info, check: &check, tally: &tally) else { continue }
-            record(edge: object, collection: collection, info: info)
-            if !seenHere.insert(Hash64.identity(of: object, in: info)) {
-                tally.duplicates += 1
-                continue
-            }
+            guard try admits(object, collection: collection, info: info, check: &check, seen: &seenHere, tally: &tally) else { continue }
             try edges.add(object, collectionIndex: edgeIndex)
         }
     }
