@@ -1,5 +1,9 @@
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 import CarDefinition
 @testable import CarEngine
 @testable import MappingDSL
@@ -25,12 +29,35 @@ struct EdgeBufferTests {
         let directory = "/tmp/car-edgebuffer-test-\(limit)"
         try FileIO.makeDirectories(directory)
         var buffer = EdgeBuffer(limit: limit, directory: directory)
-        for (o, c) in zip(objects, collections) { try buffer.add(o, collection: c) }
+        for (o, c) in zip(objects, collections) { try buffer.add(o, collectionIndex: buffer.index(of: c)) }
         #expect(buffer.count == 5)
         var back: [(String, [UInt8])] = []
-        while case let next = buffer.takeRaw(2), !next.isEmpty { back += next.map { (buffer.collections[$0.collection], Array($0.bytes)) } }
+        while case let next = try buffer.takeRaw(2), !next.isEmpty { back += next.map { (buffer.collections[$0.collection], Array($0.bytes)) } }
         buffer.close(keep: false)
         #expect(back.map(\.0) == collections)
         #expect(back.map(\.1) == objects.map { JSONWriter().bytes(.object($0)) })
+    }
+
+    /// A spill file damaged on disk fails the read-back with its path: no edge is dropped unseen.
+    @Test func aDamagedSpillFileIsAnError() throws {
+        let directory = "/tmp/car-edgebuffer-test-damaged"
+        try FileIO.makeDirectories(directory)
+        var buffer = EdgeBuffer(limit: 1, directory: directory)
+        let index = buffer.index(of: "asset_ipaddress")
+        for to in ["ipaddress/10.0.0.1", "ipaddress/10.0.0.2"] {
+            var edge = JSONObject()
+            edge.append("_from_external_id", "1")
+            edge.append("_to", .string(to))
+            try buffer.add(edge, collectionIndex: index)
+        }
+        let path = try #require(buffer.path)
+        fflush(buffer.file)
+        let appended = try #require(fopen(path, "a"))
+        fputs("not an edge line\n", appended)
+        fclose(appended)
+        defer { buffer.close(keep: false) }
+        #expect { _ = try buffer.takeRaw(10) } throws: { error in
+            "\(error)".contains("have a damaged line") && "\(error)".contains(path)
+        }
     }
 }

@@ -123,41 +123,6 @@ public struct DependencyTracking: Sendable {
     public var problem: String?
 }
 
-/// Lines of a file, read in blocks.
-struct LineReader {
-    let file: UnsafeMutablePointer<FILE>
-    var buffer: [UInt8] = []
-    var start = 0
-    var eof = false
-
-    init(_ file: UnsafeMutablePointer<FILE>) { self.file = file }
-
-    mutating func next() -> Substring? {
-        nextBytes().map { Substring(String(decoding: $0, as: UTF8.self)) }
-    }
-
-    /// The next line's bytes (without its newline), or nil at the end.
-    mutating func nextBytes() -> ArraySlice<UInt8>? {
-        while true {
-            if let nl = buffer[start...].firstIndex(of: 0x0A) {
-                defer { start = nl + 1 }
-                return buffer[start..<nl]
-            }
-            if eof {
-                guard start < buffer.count else { return nil }
-                defer { start = buffer.count }
-                return buffer[start...]
-            }
-            buffer.removeFirst(start)
-            start = 0
-            var chunk = [UInt8](repeating: 0, count: 1 << 16)
-            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-            if n > 0 { buffer.append(contentsOf: chunk[0..<n]) }
-            if n < chunk.count { eof = true }
-        }
-    }
-}
-
 /// The four tab-separated fields of an index line (dependent endpoint, looked-up endpoint,
 /// looked-up id, dependent id), as byte ranges of the line: no string per field.
 struct IndexLine {

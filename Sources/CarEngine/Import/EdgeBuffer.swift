@@ -32,10 +32,6 @@ struct EdgeBuffer {
 
     var count: Int { inMemory + spilled }
 
-    mutating func add(_ object: JSONObject, collection: String) throws {
-        try add(object, collectionIndex: index(of: collection))
-    }
-
     /// Adds an edge of the collection at `index` in `collections` (from `index(of:)`, asked
     /// once per batch: no name hashed per edge).
     mutating func add(_ object: JSONObject, collectionIndex index: Int) throws {
@@ -98,68 +94,34 @@ struct EdgeBuffer {
         if n != bytes.count { throw RunFailure(.general, "cannot write edges to '\(path ?? "")'") }
     }
 
-    /// The window being read (the arena, or a chunk of the spill file), and where its unread
-    /// part starts.
-    var pending: [UInt8] = []
-    var pendingStart = 0
-    var reading = false
+    /// The lines being read: the arena's, or the spill file's.
+    var reader: LineReader?
 
     /// The next edges as serialized objects, in the order added (at most `n`); empty when all
     /// were taken. No parse and no second serialization on the way to an envelope.
-    /// Each edge comes with its collection's index in `collections`.
-    mutating func takeRaw(_ n: Int) -> [(collection: Int, bytes: ArraySlice<UInt8>)] {
-        if !reading {
-            reading = true
+    /// Each edge comes with its collection's index in `collections`. A spill file that cannot
+    /// be read back whole is an error: no edge is dropped unseen.
+    mutating func takeRaw(_ n: Int) throws -> [(collection: Int, bytes: ArraySlice<UInt8>)] {
+        if reader == nil {
             if let f = file {
                 fflush(f)
                 rewind(f)
+                reader = LineReader(f, chunk: Self.fileChunk)
             } else {
-                pending = arena
+                reader = LineReader(bytes: arena)
                 arena = []
             }
         }
         var out: [(collection: Int, bytes: ArraySlice<UInt8>)] = []
         out.reserveCapacity(n)
-        while out.count < n {
-            if let newline = Self.newline(in: pending, from: pendingStart) {
-                let line = pending[pendingStart..<newline]
-                pendingStart = newline + 1
-                if let space = line.firstIndex(of: 0x20), let index = Self.decimal(line[..<space]), index < collections.count {
-                    out.append((index, line[(space + 1)...]))
-                }
-                continue
+        while out.count < n, let line = reader?.nextBytes() {
+            guard let space = line.firstIndex(of: 0x20), let index = Self.decimal(line[..<space]), index < collections.count else {
+                throw RunFailure(.general, "the edges spilled to '\(path ?? "")' have a damaged line")
             }
-            guard let f = file else { break }
-            // A new window: the unfinished line, then the next chunk of the file. The edges
-            // handed out keep the old window; it is not copied.
-            let tail = pending.count - pendingStart
-            var read = 0
-            let window = [UInt8](unsafeUninitializedCapacity: tail + Self.fileChunk) { buffer, initialized in
-                guard let base = buffer.baseAddress else {
-                    initialized = 0
-                    return
-                }
-                pending.withUnsafeBufferPointer { old in
-                    if let from = old.baseAddress, tail > 0 { base.initialize(from: from + pendingStart, count: tail) }
-                }
-                read = fread(base + tail, 1, Self.fileChunk, f)
-                initialized = tail + read
-            }
-            pending = window
-            pendingStart = 0
-            if read == 0 { break }
+            out.append((index, line[(space + 1)...]))
         }
+        if reader?.failed == true { throw RunFailure(.general, "cannot read back the edges spilled to '\(path ?? "")'") }
         return out
-    }
-
-    /// The position of the first line feed at or after `start`, found by `memchr`.
-    static func newline(in bytes: [UInt8], from start: Int) -> Int? {
-        bytes.withUnsafeBufferPointer { b -> Int? in
-            guard let base = b.baseAddress, start < b.count,
-                  let hit = memchr(base + start, 0x0A, b.count - start)
-            else { return nil }
-            return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-        }
     }
 
     /// The non-negative decimal number of the bytes, or `nil`.

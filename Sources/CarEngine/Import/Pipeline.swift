@@ -211,7 +211,7 @@ actor Pipeline {
             for i in sent.indices { sent[i] = 0 }
         }
         while true {
-            let next = edges.takeRaw(1000)
+            let next = try edges.takeRaw(1000)
             if next.isEmpty { break }
             for (collection, bytes) in next {
                 sent[collection] += 1
